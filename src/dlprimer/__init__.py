@@ -1,0 +1,17 @@
+"""dlprimer: the fundamentals of deep learning and object detection as working, verified, fast code.
+
+Sub-packages (see ``shared/CONCEPTS.md`` for the map from the notes to the code):
+
+- :mod:`dlprimer.scratch`   NumPy-only engine with hand-written backward passes.
+- :mod:`dlprimer.nn`        torch layers, losses and initialization schemes.
+- :mod:`dlprimer.boxes`     detection geometry: IoU family, NMS, ROI ops, anchors, assignment.
+- :mod:`dlprimer.metrics`   classification metrics, AP rules and a COCO evaluator (NumPy).
+- :mod:`dlprimer.schedules` learning-rate schedules as pure functions of the step.
+- :mod:`dlprimer.augment`   box-aware data augmentation.
+- :mod:`dlprimer.models`    model zoo behind a registry.
+- :mod:`dlprimer.analysis`  output sizes, receptive fields, complexity, speed.
+- :mod:`dlprimer.data`      embedded datasets (scikit-learn's digits).
+- :mod:`dlprimer.train`     the training engine.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Embedded datasets, built only from data that installed packages ship."""

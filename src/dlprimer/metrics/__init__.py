@@ -1,0 +1,1 @@
+"""Metrics in NumPy: classification (confusion matrix, P/R/F1), AP rules, a COCO evaluator."""

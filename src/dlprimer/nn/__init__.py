@@ -1,0 +1,1 @@
+"""Torch layers, losses and initialization schemes (import the submodules)."""
