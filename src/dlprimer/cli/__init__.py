@@ -11,10 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-import click
+import typer
 
 from dlprimer.cli import augment, boxes, coco_eval, profile, schedule, train  # noqa: F401  (registration)
 from dlprimer.cli._app import app
+
+try:  # typer >= 0.20 vendors click and raises its own exception classes
+    from typer import TyperException as _UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException as _UsageError
 
 __all__ = ["app", "main"]
 
@@ -24,14 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=args, prog_name="dlprimer", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
         print("dlprimer: aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
+    except _UsageError as exc:  # bad flags, missing arguments: click's own one-paragraph message
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         if os.environ.get("DLPRIMER_DEBUG"):
             raise

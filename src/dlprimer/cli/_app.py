@@ -11,3 +11,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """dlprimer: deep-learning and detection fundamentals, verified against torch, torchvision, pycocotools."""
+
+
+@app.command()
+def version() -> None:
+    """Print the dlprimer version."""
+    from dlprimer import __version__
+
+    print(__version__)
