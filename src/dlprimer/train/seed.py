@@ -20,7 +20,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global RNG is what user code draws from
     torch.manual_seed(seed)  # also seeds every CUDA device
     if deterministic:
         torch.backends.cudnn.deterministic = True
@@ -30,7 +30,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
 
 def rng_state() -> dict[str, object]:
     """The global RNG states as tensors and lists, so a checkpoint loads with ``weights_only=True``."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002
     py_state = random.getstate()
     state: dict[str, object] = {
         "torch": torch.get_rng_state(),
@@ -48,8 +48,8 @@ def set_rng_state(state: dict) -> None:
     """Restore what :func:`rng_state` returned."""
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                         n["cached_gaussian"]))
+    np_state = ("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    np.random.set_state(np_state)  # noqa: NPY002
     p = state["python"]
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
