@@ -302,7 +302,9 @@ class _Progress:
 
     def epoch_done(self, row: dict[str, Any]) -> None:
         if self.enabled:
-            info = (f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | "
-                    f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.3f} | lr {row['lr']:.2e}")
-            self.progress.update(self.epochs_task, advance=1, info=info)
+            self.progress.console.print(
+                f"epoch {row['epoch']:>3}  train {row['train_loss']:.4f} / {row['train_accuracy']:.4f}  "
+                f"val {row['val_loss']:.4f} / {row['val_accuracy']:.4f}  lr {row['lr']:.2e}  {row['time_s']:.1f}s"
+            )
+            self.progress.update(self.epochs_task, advance=1, info=f"val acc {row['val_accuracy']:.4f}")
             self.progress.reset(self.batch_task, total=self.steps)
