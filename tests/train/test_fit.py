@@ -140,10 +140,10 @@ def test_training_options_run_and_learn(tmp_path, options):
 
 
 def test_sigkill_during_epoch_3_then_resume_equals_uninterrupted(tmp_path):
-    epochs = 5
-    ref = fit(small(tmp_path / "ref", "run", epochs=epochs, batch_size=8)).run_dir
+    epochs = 4
+    ref = fit(small(tmp_path / "ref", "run", epochs=epochs, batch_size=16)).run_dir
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "dlprimer", "train", "--epochs", str(epochs), "--batch-size", "8", "--quiet",
+    cmd = [sys.executable, "-m", "dlprimer", "train", "--epochs", str(epochs), "--batch-size", "16", "--quiet",
            "--out", str(out), "--name", "run"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     metrics = out / "run" / "metrics.jsonl"
