@@ -68,8 +68,11 @@ class TrainConfig:
             raise ValueError(f"unknown model {self.model!r}; known models: {', '.join(models.list_models())}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.engine == "scratch" and self.model != "lenet5":
-            raise ValueError(f"the scratch engine trains only lenet5, got model {self.model!r}")
+        if self.engine == "scratch":
+            if self.model != "lenet5":
+                raise ValueError(f"the scratch engine trains only lenet5, got model {self.model!r}")
+            if self.amp or self.clip_grad is not None or self.device == "cuda":
+                raise ValueError("the scratch engine runs on the CPU without --amp or --clip-grad")
         positive_int("epochs")
         positive_int("batch_size")
         if self.optimizer not in OPTIMIZERS:
