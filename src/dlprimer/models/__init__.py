@@ -3,7 +3,14 @@
 Each family lives in its own module and registers its names on import.
 """
 
-from dlprimer.models import lenet  # noqa: F401  (registration)
+from dlprimer.models import (  # noqa: F401  (registration)
+    alexnet,
+    densenet,
+    googlenet,
+    lenet,
+    resnet,
+    vgg,
+)
 from dlprimer.models.registry import create, list_models, register_model
 
 __all__ = ["create", "list_models", "register_model"]
