@@ -22,17 +22,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from dlprimer.models._common import check_model_args
 from dlprimer.models.registry import register_model
-
-
-def _check_args(num_classes: object, in_channels: object, small_input: object) -> None:
-    """Validate the arguments every zoo builder shares."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-        raise ValueError(f"in_channels must be a positive int, got {in_channels!r}")
-    if not isinstance(small_input, bool):
-        raise TypeError(f"small_input must be a bool, got {type(small_input).__name__}")
 
 
 class AlexNet(nn.Module):
@@ -43,7 +34,7 @@ class AlexNet(nn.Module):
         self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
     ) -> None:
         super().__init__()
-        _check_args(num_classes, in_channels, small_input)
+        check_model_args(num_classes, in_channels, small_input)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         stem = (

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dlprimer.models.alexnet import _check_args
+from dlprimer.models._common import check_model_args
 from dlprimer.models.registry import register_model
 
 
@@ -101,7 +101,7 @@ class DenseNet(nn.Module):
         small_input: bool = False,
     ) -> None:
         super().__init__()
-        _check_args(num_classes, in_channels, small_input)
+        check_model_args(num_classes, in_channels, small_input)
         if not block_config or any(not isinstance(n, int) or n < 1 for n in block_config):
             raise ValueError(f"block_config must be positive ints, got {block_config!r}")
         if small_input:

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from dlprimer.models.alexnet import _check_args
+from dlprimer.models._common import check_model_args
 from dlprimer.models.registry import register_model
 
 
@@ -132,7 +132,7 @@ class GoogLeNet(nn.Module):
         init_weights: bool = True,
     ) -> None:
         super().__init__()
-        _check_args(num_classes, in_channels, small_input)
+        check_model_args(num_classes, in_channels, small_input)
         if transform_input and in_channels != 3:
             raise ValueError(f"transform_input needs in_channels=3, got in_channels={in_channels}")
         self.aux_logits = bool(aux_logits)

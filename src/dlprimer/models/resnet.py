@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from dlprimer.models.alexnet import _check_args
+from dlprimer.models._common import check_model_args
 from dlprimer.models.registry import register_model
 
 
@@ -130,7 +130,7 @@ class ResNet(nn.Module):
         width_per_group: int = 64,
     ) -> None:
         super().__init__()
-        _check_args(num_classes, in_channels, small_input)
+        check_model_args(num_classes, in_channels, small_input)
         if block not in _BLOCKS:
             raise ValueError(f"block must be one of {sorted(_BLOCKS)}, got {block!r}")
         if len(layers) != 4 or any(not isinstance(n, int) or n < 1 for n in layers):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dlprimer.models.alexnet import _check_args
+from dlprimer.models._common import check_model_args
 from dlprimer.models.registry import register_model
 
 _CFGS: dict[str, list[int | str]] = {
@@ -100,7 +100,7 @@ class VGG(nn.Module):
 
 
 def _vgg(cfg: str, batch_norm: bool, num_classes: int, in_channels: int, small_input: bool, dropout: float) -> VGG:
-    _check_args(num_classes, in_channels, small_input)
+    check_model_args(num_classes, in_channels, small_input)
     features = make_vgg_features(_CFGS[cfg], in_channels=in_channels, batch_norm=batch_norm)
     return VGG(features, num_classes=num_classes, dropout=dropout, small_input=small_input)
 
