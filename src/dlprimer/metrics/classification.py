@@ -3,6 +3,12 @@
 For class ``k`` with confusion matrix ``C[true, pred]``: ``TP_k = C[k, k]``, ``FP_k = Σ_i C[i, k] − TP_k``,
 ``FN_k = Σ_j C[k, j] − TP_k``; precision ``P = TP/(TP+FP)``, recall ``R = TP/(TP+FN)``,
 ``F1 = 2PR/(P+R)``. A ratio whose denominator is 0 takes ``zero_division`` (default 0.0, as scikit-learn).
+
+Averages over classes (:func:`precision_recall_f1`, registry :data:`AVERAGES`): the notes' macro
+(精确率、召回率与F1: ``Macro-F1 = 2·P̄·R̄/(P̄+R̄)`` from the mean precision and mean recall; the notes call
+Macro-R "宏查准率" by a slip, it is 宏查全率, macro recall), scikit-learn's mean of per-class F1 under the
+separate name ``"macro_f1_mean"``, micro (pooled counts) and weighted (by support). The notes' identity
+``F1 = 2TP/(N + TP − TN)`` (N all samples) holds: ``N + TP − TN = 2TP + FP + FN``.
 """
 
 from __future__ import annotations
@@ -70,3 +76,121 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     c = confusion_matrix(y_true, y_pred)
     total = c.sum()
     return float(np.trace(c) / total) if total else 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Averages over classes. Each takes the confusion matrix ``C[K, K]`` and returns (precision, recall, f1).
+
+
+def _mean(values: NDArray[np.float64], weights: NDArray | None, zero_division: float) -> float:
+    """(Weighted) mean skipping NaN entries (``zero_division=nan``), as scikit-learn's ``_nanaverage``:
+    all NaN gives NaN; if the remaining weights sum to 0 the plain mean of the remaining values is used."""
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return float("nan") if values.size else float(zero_division)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
+    if w is not None and w.sum() == 0:
+        w = None
+    return float(np.average(values[keep], weights=w))
+
+
+def _macro_notes(c: NDArray[np.int64], zero_division: float) -> tuple[float, float, float]:
+    """The notes' macro average: ``P̄ = mean P_k``, ``R̄ = mean R_k``, ``F1 = 2·P̄·R̄/(P̄+R̄)``."""
+    prf = _prf_from_confusion(c, zero_division)
+    p, r = _mean(prf["precision"], None, zero_division), _mean(prf["recall"], None, zero_division)
+    f1 = 2 * p * r / (p + r) if p + r > 0 else float(zero_division)
+    return p, r, f1
+
+
+def _macro_f1_mean(c: NDArray[np.int64], zero_division: float) -> tuple[float, float, float]:
+    """scikit-learn's ``average="macro"``: plain means of per-class P, R and F1."""
+    prf = _prf_from_confusion(c, zero_division)
+    return tuple(_mean(prf[k], None, zero_division) for k in ("precision", "recall", "f1"))  # type: ignore[return-value]
+
+
+def _micro(c: NDArray[np.int64], zero_division: float) -> tuple[float, float, float]:
+    """Pooled counts: ``P = ΣTP/ΣPred``, ``R = ΣTP/ΣTrue``, ``F1 = 2ΣTP/(ΣPred+ΣTrue)``."""
+    tp, pred, true = np.trace(c), c.sum(axis=0).sum(), c.sum(axis=1).sum()
+    sd = _safe_divide
+    return (
+        float(sd(tp, pred, zero_division)),
+        float(sd(tp, true, zero_division)),
+        float(sd(2 * tp, pred + true, zero_division)),
+    )
+
+
+def _weighted(c: NDArray[np.int64], zero_division: float) -> tuple[float, float, float]:
+    """Support-weighted means of per-class P, R, F1 (scikit-learn's ``average="weighted"``)."""
+    prf = _prf_from_confusion(c, zero_division)
+    s = prf["support"]
+    return tuple(_mean(prf[k], s, zero_division) for k in ("precision", "recall", "f1"))  # type: ignore[return-value]
+
+
+#: Named averages. ``"macro"`` follows the notes (F1 of the mean P and mean R); ``"macro_f1_mean"`` is
+#: scikit-learn's ``average="macro"`` (mean of per-class F1). The two differ whenever classes differ.
+AVERAGES = {
+    "macro": _macro_notes,
+    "macro_f1_mean": _macro_f1_mean,
+    "micro": _micro,
+    "weighted": _weighted,
+}
+
+
+def _prf_from_confusion(c: NDArray[np.int64], zero_division: float) -> dict[str, NDArray]:
+    tp = np.diag(c)
+    return {
+        "precision": _safe_divide(tp, c.sum(axis=0), zero_division),
+        "recall": _safe_divide(tp, c.sum(axis=1), zero_division),
+        "f1": _safe_divide(2 * tp, c.sum(axis=0) + c.sum(axis=1), zero_division),
+        "support": c.sum(axis=1),
+    }
+
+
+def _check_zero_division(zero_division: float) -> float:
+    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
+        raise TypeError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
+    z = float(zero_division)
+    if not (z in (0.0, 1.0) or np.isnan(z)):
+        raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
+    return z
+
+
+def precision_recall_f1(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    average: str = "macro",
+    num_classes: int | None = None,
+    zero_division: float = 0.0,
+) -> tuple[float, float, float]:
+    """Averaged ``(precision, recall, f1)`` over the classes ``0..K-1``.
+
+    ``average`` is one of :data:`AVERAGES`: ``"macro"`` (the notes: ``Macro-F1 = 2·P̄·R̄/(P̄+R̄)``),
+    ``"macro_f1_mean"`` (scikit-learn's macro: mean of per-class F1), ``"micro"`` (pooled counts; equals
+    accuracy when every sample has one label) or ``"weighted"`` (per-class values weighted by support).
+
+    Zero division: a per-class ratio with denominator 0 (a class never predicted has no precision, a
+    class absent from ``y_true`` no recall) takes ``zero_division`` (0.0, 1.0, or nan: nan classes are
+    left out of the means, as scikit-learn). The notes' Macro-F1 with ``P̄ + R̄ = 0`` also takes it.
+    Classes: with ``num_classes=K`` all of ``0..K-1`` count, even ones absent from both arrays
+    (scikit-learn's ``labels=range(K)``); with ``num_classes=None`` only classes occurring in ``y_true``
+    or ``y_pred`` (scikit-learn's default ``labels=None``).
+    """
+    if average not in AVERAGES:
+        raise ValueError(f"average must be one of {sorted(AVERAGES)}, got {average!r}")
+    z = _check_zero_division(zero_division)
+    c = confusion_matrix(y_true, y_pred, num_classes)
+    if num_classes is None:  # as scikit-learn's labels=None: the classes that occur in either array
+        present = (c.sum(axis=0) + c.sum(axis=1)) > 0
+        c = c[np.ix_(present, present)]
+    return AVERAGES[average](c, z)
+
+
+def f1_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    average: str = "macro",
+    num_classes: int | None = None,
+    zero_division: float = 0.0,
+) -> float:
+    """The F1 of :func:`precision_recall_f1` (``average="macro"`` is the notes' Macro-F1)."""
+    return precision_recall_f1(y_true, y_pred, average, num_classes, zero_division)[2]

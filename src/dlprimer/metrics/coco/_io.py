@@ -1,0 +1,318 @@
+"""Loading and validating COCO ground truth and bbox results into flat NumPy arrays.
+
+The arrays keep the input order of records (pycocotools' tie-breaking depends on it). Bad input raises a
+``ValueError``/``TypeError`` naming the source (file path or ``<gt dict>`` / ``<detections list>``), the
+record (``annotations[12]``) and the field. The caller's objects are never mutated.
+
+Conventions copied from pycocotools (``COCO.loadRes`` and ``COCOeval._prepare``):
+
+* ground truth keeps its ``area`` field (it is *not* recomputed as ``w*h``; for segmentation data the mask
+  area differs from the box area); ``iscrowd`` defaults to 0 when absent (pycocotools would crash);
+* detections get ``area = w*h``, ``iscrowd = 0`` and ids ``1..N`` in list order, whatever they carried;
+* images and categories are evaluated in sorted id order.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Detections", "GroundTruth", "detections_from_arrays", "load_detections", "load_ground_truth"]
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Ground truth as arrays. ``G`` annotations, ``I`` images, ``K`` categories.
+
+    ``img``/``cat`` are indices into the sorted ``image_ids``/``category_ids``; ``bbox`` is ``[G, 4]``
+    float64 ``xywh``; ``area`` ``[G]`` float64 from the annotation; ``iscrowd`` ``[G]`` bool; ``ann_ids``
+    ``[G]`` the annotation ids (object array if not integers).
+    """
+
+    image_ids: NDArray
+    category_ids: NDArray
+    category_names: list[str]
+    img: NDArray[np.int64]
+    cat: NDArray[np.int64]
+    bbox: NDArray[np.float64]
+    area: NDArray[np.float64]
+    iscrowd: NDArray[np.bool_]
+    ann_ids: NDArray
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections as arrays: ``img``/``cat`` index into the ground truth's sorted ids; ``bbox`` ``[N, 4]``
+    xywh float64; ``score`` ``[N]`` float64; ``area`` ``[N]`` = ``w*h`` (as ``COCO.loadRes``)."""
+
+    img: NDArray[np.int64]
+    cat: NDArray[np.int64]
+    bbox: NDArray[np.float64]
+    score: NDArray[np.float64]
+    area: NDArray[np.float64]
+
+
+def _read_json(path: str | os.PathLike[str], what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} file {os.fspath(path)!r} is not valid JSON: {exc}") from None
+
+
+def _source(obj: Any, what: str, default: str) -> tuple[Any, str]:
+    if isinstance(obj, (str, os.PathLike)):
+        return _read_json(obj, what), f"{what} file {os.fspath(obj)!r}"
+    return obj, default
+
+
+def _find_bad(records: list, src: str, section: str, fields: tuple[str, ...]) -> None:
+    """Slow path: locate the first record lacking a field (or not a dict) and raise."""
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise TypeError(f"{src}: {section}[{i}] must be a JSON object, got {type(rec).__name__}")
+        for field in fields:
+            if field not in rec:
+                raise ValueError(f"{src}: {section}[{i}] is missing the required key {field!r}")
+
+
+def _column(records: list, field: str, src: str, section: str, fields: tuple[str, ...]) -> list:
+    try:
+        return list(map(itemgetter(field), records))
+    except (KeyError, TypeError):
+        _find_bad(records, src, section, fields)
+        raise  # pragma: no cover - _find_bad always raises here
+
+
+def _ids(values: list, src: str, section: str, field: str) -> NDArray:
+    if set(map(type, values)) == {int}:  # the common case, read without a second type inference
+        try:
+            return np.fromiter(values, dtype=np.int64, count=len(values))
+        except OverflowError:
+            pass
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind not in "iuU":
+        for i, v in enumerate(values):
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                raise TypeError(f"{src}: {section}[{i}].{field} must be an integer (or string) id, got {v!r}")
+        raise TypeError(f"{src}: {section} {field} values mix integers and strings")
+    return arr
+
+
+def _check_unique(ids: NDArray, src: str, section: str) -> None:
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    if dup.size:
+        first, second = np.sort(order[dup[0] : dup[0] + 2])
+        raise ValueError(f"{src}: duplicate id {ids[second].item()!r} in {section}[{first}] and {section}[{second}]")
+
+
+def _lookup(ids: NDArray, sorted_ids: NDArray, src: str, section: str, field: str, known: str) -> NDArray:
+    """Map ids to indices into ``sorted_ids``; unknown ids raise naming the record."""
+    if sorted_ids.size == 0:
+        if ids.size:
+            raise ValueError(f"{src}: {section}[0].{field}={ids[0].item()!r} is not in the ground truth {known}")
+        return np.zeros(0, dtype=np.int64)
+    if ids.dtype.kind != sorted_ids.dtype.kind and ids.size:
+        raise ValueError(f"{src}: {section}[0].{field}={ids[0].item()!r} is not in the ground truth {known}")
+    pos = np.searchsorted(sorted_ids, ids).clip(0, sorted_ids.size - 1)
+    bad = np.flatnonzero(sorted_ids[pos] != ids)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{src}: {section}[{i}].{field}={ids[i].item()!r} is not in the ground truth {known}")
+    return pos.astype(np.int64)
+
+
+def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    arr = None
+    if not shape:
+        if not set(map(type, values)) <= {float, int}:
+            for i, v in enumerate(values):
+                if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    raise ValueError(f"{src}: {section}[{i}].{field} must be a number, got {v!r}")
+        arr = np.fromiter(values, dtype=np.float64, count=len(values))
+    else:
+        try:
+            arr = np.asarray(values, dtype=np.float64)
+        except (ValueError, TypeError):
+            arr = None
+    if arr is None or arr.shape != (len(values), *shape):
+        for i, v in enumerate(values):
+            try:
+                ok = np.asarray(v, dtype=np.float64).shape == shape
+            except (ValueError, TypeError):
+                ok = False
+            if not ok or isinstance(v, (str, bool)):
+                want = "a number" if not shape else f"a list of {shape[0]} numbers"
+                raise ValueError(f"{src}: {section}[{i}].{field} must be {want}, got {v!r}")
+        raise ValueError(f"{src}: {section} {field} values could not be read as numbers")  # pragma: no cover
+    bad = ~np.isfinite(arr).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{src}: {section}[{i}].{field} must be finite, got {values[i]!r}")
+    return arr
+
+
+def _fast_boxes(values: list) -> NDArray[np.float64] | None:
+    """``[N, 4]`` float64 from a list of 4-lists, or None when anything is off (then validate slowly)."""
+    n = len(values)
+    try:
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        if n and (lens.min() != 4 or lens.max() != 4):
+            return None
+        flat = np.fromiter(chain.from_iterable(values), dtype=np.float64, count=4 * n)
+    except (TypeError, ValueError):
+        return None
+    return flat.reshape(n, 4)
+
+
+def _boxes(values: list, src: str, section: str) -> NDArray[np.float64]:
+    box = _fast_boxes(values)
+    if box is None or not np.isfinite(box).all():
+        box = _floats(values, src, section, "bbox", (4,)).reshape(-1, 4)  # [N, 4] xywh
+    neg = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
+    if neg.size:
+        i = int(neg[0])
+        raise ValueError(
+            f"{src}: {section}[{i}].bbox has a negative width or height, got {values[i]!r} (format [x, y, w, h])"
+        )
+    return box
+
+
+def _list_field(data: dict, key: str, src: str) -> list:
+    if key not in data:
+        raise ValueError(f"{src} is missing the required key {key!r} (a COCO dict has images/annotations/categories)")
+    value = data[key]
+    if not isinstance(value, list):
+        raise TypeError(f"{src}: {key!r} must be a list, got {type(value).__name__}")
+    return value
+
+
+def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = None) -> GroundTruth:
+    """Validate a COCO ground-truth dict (or JSON path) and return :class:`GroundTruth` arrays.
+
+    ``source`` names a dict's origin in error messages (default ``<gt dict>`` or the path).
+    """
+    data, src = _source(gt, "ground-truth", "<gt dict>")
+    src = src if source is None else source
+    if not isinstance(data, dict):
+        raise TypeError(f"{src} must be a COCO dict (JSON object), got {type(data).__name__}")
+    images = _list_field(data, "images", src)
+    cats = _list_field(data, "categories", src)
+    anns = _list_field(data, "annotations", src)
+
+    image_ids = _ids(_column(images, "id", src, "images", ("id",)), src, "images", "id")
+    _check_unique(image_ids, src, "images")
+    cat_ids = _ids(_column(cats, "id", src, "categories", ("id",)), src, "categories", "id")
+    _check_unique(cat_ids, src, "categories")
+    cat_order = np.argsort(cat_ids, kind="stable")
+    names = [str(cats[i].get("name", cats[i]["id"])) for i in cat_order]
+    image_ids = np.sort(image_ids)
+    cat_ids = cat_ids[cat_order]
+
+    fields = ("id", "image_id", "category_id", "bbox", "area")
+    if anns:
+        ann_ids = _ids(_column(anns, "id", src, "annotations", fields), src, "annotations", "id")
+        _check_unique(ann_ids, src, "annotations")
+        img = _lookup(
+            _ids(_column(anns, "image_id", src, "annotations", fields), src, "annotations", "image_id"),
+            image_ids,
+            src,
+            "annotations",
+            "image_id",
+            "images",
+        )
+        cat = _lookup(
+            _ids(_column(anns, "category_id", src, "annotations", fields), src, "annotations", "category_id"),
+            cat_ids,
+            src,
+            "annotations",
+            "category_id",
+            "categories",
+        )
+        bbox = _boxes(_column(anns, "bbox", src, "annotations", fields), src, "annotations")
+        area = _floats(_column(anns, "area", src, "annotations", fields), src, "annotations", "area", ())
+        iscrowd = np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool)
+    else:
+        ann_ids = np.zeros(0, dtype=np.int64)
+        img = cat = np.zeros(0, dtype=np.int64)
+        bbox, area = np.zeros((0, 4)), np.zeros(0)
+        iscrowd = np.zeros(0, dtype=bool)
+    return GroundTruth(image_ids, cat_ids, names, img, cat, bbox, area, iscrowd, ann_ids)
+
+
+def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth) -> Detections:
+    """Validate a COCO bbox results list (or JSON path) against ``gt`` and return :class:`Detections`."""
+    data, src = _source(dt, "detections", "<detections list>")
+    if isinstance(data, dict) and "annotations" in data:
+        raise TypeError(f"{src} must be a results list, got a COCO dict; pass its 'annotations' list instead")
+    if not isinstance(data, list):
+        raise TypeError(f"{src} must be a list of result records, got {type(data).__name__}")
+    n = len(data)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Detections(empty, empty, np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+    fields = ("image_id", "category_id", "bbox", "score")
+    img = _lookup(
+        _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
+        gt.image_ids,
+        src,
+        "results",
+        "image_id",
+        "images",
+    )
+    cat = _lookup(
+        _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
+        gt.category_ids,
+        src,
+        "results",
+        "category_id",
+        "categories",
+    )
+    bbox = _boxes(_column(data, "bbox", src, "results", fields), src, "results")
+    score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
+    area = bbox[:, 2] * bbox[:, 3]  # [N]  as COCO.loadRes
+    return Detections(img, cat, bbox, score, area)
+
+
+def detections_from_arrays(
+    image_id: NDArray, category_id: NDArray, bbox: NDArray, score: NDArray, gt: GroundTruth
+) -> Detections:
+    """Detections straight from arrays (no list of dicts): ids ``[N]``, ``bbox[N, 4]`` xywh, ``score[N]``.
+
+    The fast path for evaluation inside a training loop; validated like :func:`load_detections`.
+    """
+    src = "<detection arrays>"
+    img_ids, cat_ids = np.asarray(image_id).reshape(-1), np.asarray(category_id).reshape(-1)
+    box = np.asarray(bbox, dtype=np.float64)
+    sc = np.asarray(score, dtype=np.float64).reshape(-1)
+    n = len(img_ids)
+    if box.shape != (n, 4) or cat_ids.shape != (n,) or sc.shape != (n,):
+        raise ValueError(
+            f"{src}: expected image_id [N], category_id [N], bbox [N, 4], score [N]; got shapes "
+            f"{img_ids.shape}, {cat_ids.shape}, {box.shape}, {sc.shape}"
+        )
+    for name, ids in (("image_id", img_ids), ("category_id", cat_ids)):
+        if n and ids.dtype.kind not in "iuU":
+            raise TypeError(f"{src}: {name} must hold integer (or string) ids, got dtype {ids.dtype}")
+    img = _lookup(img_ids, gt.image_ids, src, "results", "image_id", "images")
+    cat = _lookup(cat_ids, gt.category_ids, src, "results", "category_id", "categories")
+    for name, arr in (("bbox", box), ("score", sc)):
+        bad = ~np.isfinite(arr.reshape(n, -1)).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{src}: results[{i}].{name} must be finite, got {arr[i].tolist()!r}")
+    neg = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
+    if neg.size:
+        raise ValueError(
+            f"{src}: results[{int(neg[0])}].bbox has a negative width or height, got {box[neg[0]].tolist()}"
+        )
+    return Detections(img, cat, box.copy(), sc.copy(), box[:, 2] * box[:, 3])

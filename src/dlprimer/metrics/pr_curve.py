@@ -1,0 +1,110 @@
+"""Precision–recall curves from scores and 0/1 labels, the best-F1 threshold, F1 vs confidence.
+
+Notes ("PR曲线"): lowering the confidence threshold admits more predictions; each threshold gives one
+(recall, precision) point, ``P = TP/(TP+FP)``, ``R = TP/(TP+FN)``. In detection, ``FN`` includes ground
+truth that no prediction reached: ``num_positives`` counts all positives, scored or not.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["PRCurve", "best_f1_threshold", "f1_confidence_curve", "pr_curve"]
+
+_TIES = ("group", "keep")
+
+
+class PRCurve(NamedTuple):
+    """Points in order of decreasing threshold (increasing recall). All float64 ``[n]``."""
+
+    precision: NDArray[np.float64]
+    recall: NDArray[np.float64]
+    thresholds: NDArray[np.float64]
+
+
+def _scores_labels(scores: ArrayLike, labels: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    s = np.asarray(scores, dtype=np.float64)
+    lab = np.asarray(labels)
+    if s.ndim != 1 or lab.ndim != 1 or s.shape != lab.shape:
+        raise ValueError(f"scores and labels must be 1-D of equal length, got shapes {s.shape} and {lab.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores must be finite, got NaN or inf")
+    if lab.size and not np.all((lab == 0) | (lab == 1)):
+        raise ValueError(f"labels must be 0/1, got values {np.unique(lab)[:5].tolist()}")
+    return s, lab.astype(bool)
+
+
+def pr_curve(scores: ArrayLike, labels: ArrayLike, num_positives: int | None = None, ties: str = "group") -> PRCurve:
+    """Precision–recall curve of ``scores[n]`` against ``labels[n]`` (1 = positive).
+
+    Args:
+        num_positives: all positives, including ones never scored (missed ground truth); default
+            ``labels.sum()``; must be ``>= labels.sum()``. With 0 positives recall is NaN.
+        ties: ``"group"``: one point per distinct score (a threshold cannot split tied scores;
+            scikit-learn's ``precision_recall_curve``); ``"keep"``: one point per prediction in stable
+            score order (pycocotools and VOC code do this).
+
+    Returns:
+        :class:`PRCurve` without sentinel points; empty input gives empty arrays.
+    """
+    if ties not in _TIES:
+        raise ValueError(f"ties must be one of {list(_TIES)}, got {ties!r}")
+    s, lab = _scores_labels(scores, labels)
+    npos = int(lab.sum()) if num_positives is None else num_positives
+    if isinstance(npos, bool) or not isinstance(npos, (int, np.integer)):
+        raise TypeError(f"num_positives must be an integer, got {num_positives!r}")
+    if npos < lab.sum():
+        raise ValueError(f"num_positives must be >= the number of positive labels ({int(lab.sum())}), got {npos}")
+    order = np.argsort(-s, kind="mergesort")  # stable: ties keep input order
+    s, lab = s[order], lab[order]
+    tp = np.cumsum(lab).astype(np.float64)  # [n]
+    fp = np.cumsum(~lab).astype(np.float64)
+    if ties == "group" and s.size:
+        last = np.r_[s[1:] != s[:-1], True]  # last index of each run of equal scores
+        s, tp, fp = s[last], tp[last], fp[last]
+    precision = tp / (tp + fp) if s.size else np.zeros(0)
+    recall = tp / npos if npos > 0 else np.full(tp.shape, np.nan)
+    return PRCurve(precision, recall, s)
+
+
+def best_f1_threshold(
+    scores: ArrayLike, labels: ArrayLike, num_positives: int | None = None
+) -> tuple[float, float, float, float]:
+    """``(threshold, f1, precision, recall)`` at the score threshold with the highest F1.
+
+    Predictions with ``score >= threshold`` are positive. Among equal F1 the highest threshold wins.
+    No predictions, or no positives, give ``(inf, 0.0, 0.0, 0.0)``.
+    """
+    c = pr_curve(scores, labels, num_positives, ties="group")
+    if c.precision.size == 0 or not np.any(np.isfinite(c.recall)):
+        return float("inf"), 0.0, 0.0, 0.0
+    denom = c.precision + c.recall
+    f1 = np.divide(2 * c.precision * c.recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    i = int(np.argmax(f1))  # first maximum = highest threshold
+    return float(c.thresholds[i]), float(f1[i]), float(c.precision[i]), float(c.recall[i])
+
+
+def f1_confidence_curve(
+    scores: ArrayLike, labels: ArrayLike, num_positives: int | None = None, grid: ArrayLike | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """F1, precision and recall at each confidence in ``grid`` (default 101 points in [0, 1]).
+
+    Returns ``(grid, f1, precision, recall)``; at a confidence above every score, precision is 1 and
+    recall 0 (nothing predicted). Used by the F1-vs-confidence plot.
+    """
+    s, lab = _scores_labels(scores, labels)
+    npos = int(lab.sum()) if num_positives is None else int(num_positives)
+    g = np.linspace(0.0, 1.0, 101) if grid is None else np.asarray(grid, dtype=np.float64)
+    s_sorted = np.sort(s)
+    tp_by_rank = np.cumsum(lab[np.argsort(s, kind="mergesort")][::-1])[::-1]  # positives with score >= s_i
+    n_above = s.size - np.searchsorted(s_sorted, g, side="left")  # predictions with score >= g   [G]
+    first = s.size - n_above
+    tp = np.where(n_above > 0, tp_by_rank[np.minimum(first, max(s.size - 1, 0))] if s.size else 0, 0)
+    precision = np.where(n_above > 0, tp / np.maximum(n_above, 1), 1.0)
+    recall = tp / npos if npos > 0 else np.zeros(g.shape)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    return g, f1, precision.astype(np.float64), recall.astype(np.float64)
