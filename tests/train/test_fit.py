@@ -67,6 +67,9 @@ def test_summary_per_class_metrics_equal_sklearn(default_run):
         assert row["support"] == s[k]
     assert summary["confusion_matrix"] == sk_confusion(data.test.labels, pred, labels=range(10)).tolist()
     assert summary["test_accuracy"] == pytest.approx(float(np.mean(pred == data.test.labels)), abs=1e-15)
+    assert summary["macro_f1_mean"] == pytest.approx(float(np.mean(f)), abs=1e-12)
+    p_bar, r_bar = float(np.mean(p)), float(np.mean(r))
+    assert summary["macro_f1"] == pytest.approx(2 * p_bar * r_bar / (p_bar + r_bar), abs=1e-12)  # the notes
 
 
 def test_evaluate_recomputes_the_summary(default_run):

@@ -18,7 +18,8 @@ def _print_summary(summary: dict, run_dir: Path | None = None) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"test accuracy {summary['test_accuracy']:.4f}  (macro F1 {summary['macro_f1']:.4f})")
+    title = f"test accuracy {summary['test_accuracy']:.4f}  (macro F1 {summary['macro_f1']:.4f} = 2·P̄·R̄/(P̄+R̄))"
+    table = Table(title=title)
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="right")
     for k, row in summary["per_class"].items():

@@ -30,7 +30,7 @@ import numpy as np
 
 from dlprimer._io import atomic_write_json, atomic_write_text
 from dlprimer.data.digits import DigitsSplits, load_digits_arrays
-from dlprimer.metrics.classification import accuracy, confusion_matrix, per_class_prf
+from dlprimer.metrics.classification import accuracy, confusion_matrix, per_class_prf, precision_recall_f1
 from dlprimer.train.checkpoint import load_checkpoint, save_checkpoint
 from dlprimer.train.config import TrainConfig
 from dlprimer.train.seed import rng_state, seed_everything, set_rng_state
@@ -113,7 +113,9 @@ def _test_summary(engine: Any, data: DigitsSplits, config: TrainConfig) -> tuple
         "engine": config.engine,
         "test_accuracy": result["accuracy"],
         "test_loss": result["loss"],
-        "macro_f1": float(np.mean(prf["f1"])),
+        "macro_f1": precision_recall_f1(data.test.labels, result["predictions"], "macro", num_classes=10)[2],
+        "macro_f1_mean": precision_recall_f1(data.test.labels, result["predictions"], "macro_f1_mean",
+                                             num_classes=10)[2],
         "per_class": {
             str(k): {"precision": float(prf["precision"][k]), "recall": float(prf["recall"][k]),
                      "f1": float(prf["f1"][k]), "support": int(prf["support"][k])}
