@@ -1,0 +1,89 @@
+"""Box formats and conversions (torchvision's ``box_convert`` conventions).
+
+Formats, each a ``Tensor[..., 4]``:
+
+* ``xyxy``   – corners ``(x1, y1, x2, y2)``; the format every other function in :mod:`dlprimer.boxes` takes.
+* ``xywh``   – top-left corner and size ``(x1, y1, w, h)`` (COCO annotations).
+* ``cxcywh`` – centre and size ``(cx, cy, w, h)`` (YOLO labels, DETR).
+
+Conversions go through ``xyxy`` with the same arithmetic as torchvision (``cx - 0.5 * w`` etc.), so
+results equal ``torchvision.ops.box_convert`` bit for bit. Registries, not if-chains: add a format by
+adding a ``(to_xyxy, from_xyxy)`` pair to :data:`FORMATS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from dlprimer.boxes._checks import check_boxes, compute_dtype
+
+__all__ = ["FORMATS", "box_area", "box_convert"]
+
+
+def _identity(b: Tensor) -> Tensor:
+    return b
+
+
+def _xywh_to_xyxy(b: Tensor) -> Tensor:
+    x, y, w, h = b.unbind(-1)
+    return torch.stack((x, y, x + w, y + h), dim=-1)
+
+
+def _xyxy_to_xywh(b: Tensor) -> Tensor:
+    x1, y1, x2, y2 = b.unbind(-1)
+    return torch.stack((x1, y1, x2 - x1, y2 - y1), dim=-1)
+
+
+def _cxcywh_to_xyxy(b: Tensor) -> Tensor:
+    cx, cy, w, h = b.unbind(-1)
+    return torch.stack((cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h), dim=-1)
+
+
+def _xyxy_to_cxcywh(b: Tensor) -> Tensor:
+    x1, y1, x2, y2 = b.unbind(-1)
+    return torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), dim=-1)
+
+
+#: name -> (to_xyxy, from_xyxy)
+FORMATS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
+    "xyxy": (_identity, _identity),
+    "xywh": (_xywh_to_xyxy, _xyxy_to_xywh),
+    "cxcywh": (_cxcywh_to_xyxy, _xyxy_to_cxcywh),
+}
+
+
+def _check_fmt(fmt: object, name: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, FORMATS))}, got {fmt!r}")
+    return str(fmt)
+
+
+def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
+    """Convert ``boxes`` (``Tensor[..., 4]``) from ``in_fmt`` to ``out_fmt``; same dtype and device.
+
+    Returns the input itself when the formats are equal (as torchvision does). Widths and heights may be
+    negative on input: conversion is pure arithmetic and does not validate boxes.
+    """
+    in_fmt = _check_fmt(in_fmt, "in_fmt")
+    out_fmt = _check_fmt(out_fmt, "out_fmt")
+    boxes = check_boxes(boxes, "boxes", valid=False)
+    if in_fmt == out_fmt:
+        return boxes
+    return FORMATS[out_fmt][1](FORMATS[in_fmt][0](boxes))
+
+
+def box_area(boxes: Tensor, fmt: str = "xyxy") -> Tensor:
+    """Area ``(x2 - x1) * (y2 - y1)`` of each box: ``Tensor[..., 4]`` -> ``Tensor[...]``.
+
+    Half precision and integer boxes are upcast to float32 (torchvision upcasts integers to int32/int64;
+    we return floats everywhere so areas of large integer boxes never overflow).
+    """
+    fmt = _check_fmt(fmt, "fmt")
+    boxes = check_boxes(boxes, "boxes", valid=False)
+    boxes = boxes.to(compute_dtype(boxes))
+    if fmt == "xyxy":
+        return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    return boxes[..., 2] * boxes[..., 3]
