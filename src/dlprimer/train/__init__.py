@@ -1,7 +1,28 @@
-"""The training engine: ``fit(TrainConfig) -> RunResult``, ``resume``, ``evaluate_run``, ``predict_images``."""
+"""The training engine: ``fit(TrainConfig) -> RunResult``, ``resume``, ``evaluate_run``, ``predict_images``.
 
-from dlprimer.train.config import TrainConfig
-from dlprimer.train.engine import RunResult, evaluate_run, fit, predict_images, resume
-from dlprimer.train.seed import seed_everything
+Attributes are imported on first use, so ``import dlprimer.train.config`` (the CLI's option defaults) does
+not load torch.
+"""
 
-__all__ = ["RunResult", "TrainConfig", "evaluate_run", "fit", "predict_images", "resume", "seed_everything"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TrainConfig": "dlprimer.train.config",
+    "RunResult": "dlprimer.train.engine",
+    "evaluate_run": "dlprimer.train.engine",
+    "fit": "dlprimer.train.engine",
+    "predict_images": "dlprimer.train.engine",
+    "resume": "dlprimer.train.engine",
+    "seed_everything": "dlprimer.train.seed",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'dlprimer.train' has no attribute {name!r}")
