@@ -40,6 +40,10 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | No
     p = _labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))):
+        raise TypeError(f"num_classes must be an integer or None, got {num_classes!r}")
+    if num_classes is None and t.size == 0:
+        raise ValueError("num_classes cannot be inferred from empty y_true and y_pred; pass num_classes")
     k = int(max(t.max(initial=-1), p.max(initial=-1)) + 1) if num_classes is None else int(num_classes)
     if k < 1:
         raise ValueError(f"num_classes must be ≥ 1, got {k}")
@@ -63,6 +67,7 @@ def per_class_prf(
 
     Equals ``sklearn.metrics.precision_recall_fscore_support(average=None, labels=range(K))``.
     """
+    zero_division = _check_zero_division(zero_division)
     c = confusion_matrix(y_true, y_pred, num_classes)
     tp = np.diag(c)
     precision = _safe_divide(tp, c.sum(axis=0), zero_division)
@@ -73,9 +78,10 @@ def per_class_prf(
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of equal labels (0.0 for empty input)."""
-    c = confusion_matrix(y_true, y_pred)
-    total = c.sum()
-    return float(np.trace(c) / total) if total else 0.0
+    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
+    return float(np.mean(t == p)) if t.size else 0.0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -81,10 +81,21 @@ def best_f1_threshold(
     c = pr_curve(scores, labels, num_positives, ties="group")
     if c.precision.size == 0 or not np.any(np.isfinite(c.recall)):
         return float("inf"), 0.0, 0.0, 0.0
-    denom = c.precision + c.recall
-    f1 = np.divide(2 * c.precision * c.recall, denom, out=np.zeros_like(denom), where=denom > 0)
-    i = int(np.argmax(f1))  # first maximum = highest threshold
-    return float(c.thresholds[i]), float(f1[i]), float(c.precision[i]), float(c.recall[i])
+    # F1 = 2TP / (n_pred + n_pos) from integer counts, so equal F1 compare equal (no rounding ties)
+    s, lab = _scores_labels(scores, labels)
+    npos = int(lab.sum()) if num_positives is None else int(num_positives)
+    s_sorted = np.sort(s)[::-1]
+    tp = np.cumsum(lab[np.argsort(-s, kind="mergesort")])  # [n] int
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # last index of each run of equal scores
+    n_pred = np.flatnonzero(last) + 1  # [n_thr]
+    tp = tp[last]
+    num, den = 2 * tp, n_pred + npos  # F1 = num / den, den > 0
+    best = int(np.argmax(num / den))  # fallback by float
+    # first threshold whose F1 equals the maximum exactly (cross-multiplied integers)
+    eq = num * den[best] == den * num[best]
+    i = int(np.argmax(eq))
+    f1 = float(num[i] / den[i]) if num[i] > 0 else 0.0
+    return float(c.thresholds[i]), f1, float(c.precision[i]), float(c.recall[i])
 
 
 def f1_confidence_curve(

@@ -27,6 +27,7 @@ normal annotation (pycocotools counts detections matched to it as false positive
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -109,7 +110,7 @@ class COCOEvalResult:
 
     def to_dict(self) -> dict:
         """JSON-ready dict: stats with names, per-class and per-area tables, parameters."""
-        names = [line.split("=")[0].strip() for line in self.summary_lines]
+        names = [_stat_name(line, next(iter(self.area_ranges))) for line in self.summary_lines]
         return {
             "stats": dict(zip(names, map(float, self.stats), strict=True)),
             "stats_list": [float(s) for s in self.stats],
@@ -119,6 +120,17 @@ class COCOEvalResult:
             "max_dets": list(self.max_dets),
             "area_ranges": {k: list(v) for k, v in self.area_ranges.items()},
         }
+
+
+def _stat_name(line: str, first_area: str) -> str:
+    """Short unique name of a summary line: ``AP``, ``AP50``, ``AP_small``, ``AR@1``, ``AR_small@100``."""
+    kind = "AP" if "(AP)" in line else "AR"
+    iou = line.split("IoU=")[1].split("|")[0].strip()
+    area = line.split("area=")[1].split("|")[0].strip()
+    dets = line.split("maxDets=")[1].split("]")[0].strip()
+    name = kind + ("" if ":" in iou else str(round(float(iou) * 100)))
+    name += "" if area == first_area.strip() else f"_{area}"
+    return name + (f"@{dets}" if kind == "AR" else "")
 
 
 def _area_ranges(area_ranges: Mapping | Sequence | None) -> dict[str, tuple[float, float]]:
@@ -152,9 +164,12 @@ def _thresholds(values: ArrayLike | None, default: NDArray, name: str) -> NDArra
 
 def _max_dets(values: Sequence[int]) -> tuple[int, ...]:
     try:
-        dets = [int(v) for v in values]
-    except (TypeError, ValueError):
+        items = list(values)
+    except TypeError:
         raise TypeError(f"max_dets must be a sequence of positive integers, got {values!r}") from None
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+        raise TypeError(f"max_dets must be a sequence of positive integers, got {values!r}")
+    dets = [int(v) for v in items]
     if not dets or min(dets) < 1 or len(set(dets)) != len(dets):
         raise ValueError(f"max_dets must be distinct positive integers, got {values!r}")
     return tuple(sorted(dets))

@@ -9,7 +9,10 @@ Conventions copied from pycocotools (``COCO.loadRes`` and ``COCOeval._prepare``)
 * ground truth keeps its ``area`` field (it is *not* recomputed as ``w*h``; for segmentation data the mask
   area differs from the box area); ``iscrowd`` defaults to 0 when absent (pycocotools would crash);
 * detections get ``area = w*h``, ``iscrowd = 0`` and ids ``1..N`` in list order, whatever they carried;
-* images and categories are evaluated in sorted id order.
+* images and categories are evaluated in sorted id order;
+* ids are integers or strings; integral floats (``1.0``, as some JSON writers emit) are read as integers,
+  as pycocotools' dict lookups treat them (``1.0 == 1``); fractional, boolean, mixed string/number ids and
+  ids outside the int64 range are errors.
 """
 
 from __future__ import annotations
@@ -93,11 +96,33 @@ def _column(records: list, field: str, src: str, section: str, fields: tuple[str
 
 
 def _ids(values: list, src: str, section: str, field: str) -> NDArray:
-    if set(map(type, values)) == {int}:  # the common case, read without a second type inference
+    types = set(map(type, values))
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    if types == {int}:  # the common case, read without a second type inference
         try:
             return np.fromiter(values, dtype=np.int64, count=len(values))
         except OverflowError:
-            pass
+            i = next(i for i, v in enumerate(values) if not -(2**63) <= v < 2**63)
+            raise ValueError(
+                f"{src}: {section}[{i}].{field}={values[i]!r} is outside the 64-bit integer range"
+            ) from None
+    real = all(issubclass(t, numbers.Real) and not issubclass(t, (bool, np.bool_)) for t in types)
+    if real and any(not issubclass(t, numbers.Integral) for t in types):
+        # JSON writers often emit ids as 1.0; pycocotools accepts them (1.0 == 1 as a dict key), so do we
+        flt = np.fromiter(values, dtype=np.float64, count=len(values))
+        bad = np.flatnonzero(~np.isfinite(flt) | (flt != np.round(flt)) | (np.abs(flt) >= 2.0**53))
+        if bad.size:
+            i = int(bad[0])
+            raise TypeError(f"{src}: {section}[{i}].{field} must be an integer (or string) id, got {values[i]!r}")
+        return flt.astype(np.int64)
+    if bool in types:
+        i = next(i for i, v in enumerate(values) if isinstance(v, bool))
+        raise TypeError(f"{src}: {section}[{i}].{field} must be an integer (or string) id, got {values[i]!r}")
+    if str in types and len(types) > 1:
+        raise TypeError(
+            f"{src}: {section} {field} values mix strings and other types ({sorted(t.__name__ for t in types)})"
+        )
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in "iuU":
         for i, v in enumerate(values):
@@ -154,7 +179,7 @@ def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, 
                 want = "a number" if not shape else f"a list of {shape[0]} numbers"
                 raise ValueError(f"{src}: {section}[{i}].{field} must be {want}, got {v!r}")
         raise ValueError(f"{src}: {section} {field} values could not be read as numbers")  # pragma: no cover
-    bad = ~np.isfinite(arr).reshape(len(values), -1).all(axis=1)
+    bad = ~np.isfinite(arr).reshape(len(values), int(np.prod(shape))).all(axis=1)  # [N]
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{src}: {section}[{i}].{field} must be finite, got {values[i]!r}")
@@ -240,7 +265,12 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
         )
         bbox = _boxes(_column(anns, "bbox", src, "annotations", fields), src, "annotations")
         area = _floats(_column(anns, "area", src, "annotations", fields), src, "annotations", "area", ())
-        iscrowd = np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool)
+        crowd = [a.get("iscrowd", 0) for a in anns]
+        if not set(map(type, crowd)) <= {int, bool}:
+            for i, v in enumerate(crowd):
+                if not isinstance(v, numbers.Real) or not np.isfinite(v):
+                    raise ValueError(f"{src}: annotations[{i}].iscrowd must be 0 or 1, got {v!r}")
+        iscrowd = np.array(crowd, dtype=np.float64) != 0  # [G]  any non-zero number is crowd (as pycocotools)
     else:
         ann_ids = np.zeros(0, dtype=np.int64)
         img = cat = np.zeros(0, dtype=np.int64)
@@ -301,6 +331,9 @@ def detections_from_arrays(
             f"{img_ids.shape}, {cat_ids.shape}, {box.shape}, {sc.shape}"
         )
     for name, ids in (("image_id", img_ids), ("category_id", cat_ids)):
+        if n and ids.dtype.kind == "f" and np.all(np.isfinite(ids) & (ids == np.round(ids))):
+            ids = ids.astype(np.int64)  # e.g. class labels from a float tensor
+            img_ids, cat_ids = (ids, cat_ids) if name == "image_id" else (img_ids, ids)
         if n and ids.dtype.kind not in "iuU":
             raise TypeError(f"{src}: {name} must hold integer (or string) ids, got dtype {ids.dtype}")
     img = _lookup(img_ids, gt.image_ids, src, "results", "image_id", "images")

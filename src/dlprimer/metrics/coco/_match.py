@@ -154,8 +154,9 @@ def match(
 
     avail = np.ones((T, A, G), dtype=bool)  # free ground truths
     pair_rank = rank[pair_det]
-    bounds = np.searchsorted(pair_rank, np.arange(max_det + 1), side="left")
-    for r in range(max_det):  # greedy order: the r-th best detection of every group at once
+    steps = min(max_det, int(pair_rank[-1]) + 1)  # a huge cap (no cap) costs no empty steps
+    bounds = np.searchsorted(pair_rank, np.arange(steps + 1), side="left")
+    for r in range(steps):  # greedy order: the r-th best detection of every group at once
         lo, hi = bounds[r], bounds[r + 1]
         if lo == hi:
             continue
