@@ -205,3 +205,87 @@ def test_bad_model_and_batch() -> None:
         profile("resnet18", (3, 8, 8))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="batch_size"):
         profile(nn.Conv2d(1, 1, 1), (1, 2, 2), batch_size=0)
+
+
+# --- regressions from review: attention, batched/vector matrix products, tied weights -------------------
+class _Attention(nn.Module):
+    def __init__(self, batch_first: bool, **kw: object) -> None:
+        super().__init__()
+        self.kdim, self.vdim = int(kw.get("kdim", 8)), int(kw.get("vdim", 8))  # type: ignore[call-overload]
+        self.mha = nn.MultiheadAttention(8, 2, batch_first=batch_first, **kw)  # type: ignore[arg-type]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.flatten(2).transpose(1, 2)  # [N, L=10, 8]
+        q, k, v = t[..., :8], t[:, :3, : self.kdim], t[:, :3, : self.vdim]
+        if not self.mha.batch_first:
+            q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
+        return self.mha(q, k, v)[0]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize(
+    "kw", [{}, {"add_bias_kv": True}, {"add_zero_attn": True}, {"kdim": 4, "vdim": 6}, {"bias": False}]
+)
+def test_multihead_attention_matches_flop_counter(batch_first: bool, kw: dict) -> None:
+    net = _Attention(batch_first, **kw)
+    x = torch.randn(2, 8, 2, 5, generator=torch.Generator().manual_seed(0))
+    with FlopCounterMode(display=False) as fc:  # grad enabled: the decomposed (counted) path
+        net(x)
+    t = profile(net, (8, 2, 5), batch_size=2)
+    assert fc.get_total_flops() > 0
+    assert t.total.flops == fc.get_total_flops() and t.total.flops == 2 * t.total.macs
+    assert t.total.uncounted == []  # no spurious metadata op (``is_nested``) either
+
+
+class _Products(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.flatten(2)  # [B, C, HW]
+        a = torch.bmm(y, y.transpose(1, 2))  # [B, C, C]
+        b = torch.baddbmm(a, y, y.transpose(1, 2))
+        c = torch.einsum("bij,bjk->bik", y, y.transpose(1, 2))
+        d = torch.nn.functional.scaled_dot_product_attention(y, y, y)  # [B, C, HW]
+        return a.sum() + b.sum() + c.sum() + d.sum()
+
+
+def test_batched_products_einsum_and_sdpa_match_flop_counter() -> None:
+    net = _Products()
+    x = torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    # the fused CPU attention kernel is invisible to FlopCounterMode: make it count the math path
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with FlopCounterMode(display=False) as fc, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+        net(x)
+    t = profile(net, (3, 4, 5), batch_size=2)
+    assert t.total.uncounted == []
+    assert t.total.flops == fc.get_total_flops()
+
+
+def test_mv_and_dot_counted_by_hand_and_einsum_with_ellipsis_reported() -> None:
+    class Net(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            m = x[0, 0]  # [4, 5]
+            v = torch.mv(m, m[0])  # 4·5 MACs
+            s = torch.dot(m[0], m[1])  # 5 MACs
+            e = torch.einsum("...ij->...ji", x)  # not counted: must be reported
+            return v.sum() + s + e.sum()
+
+    t = profile(Net(), (3, 4, 5))
+    assert t.total.macs == 4 * 5 + 5
+    assert t.total.uncounted == ["(root):einsum"]
+
+
+def test_tied_weights_rows_sum_to_distinct_parameters() -> None:
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc, self.dec = nn.Linear(8, 8), nn.Linear(8, 8)
+            self.dec.weight = self.enc.weight
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.dec(self.enc(x.mean((2, 3))))
+
+    net = Tied()
+    t = profile(net, (8, 3, 3))
+    expected = sum(p.numel() for p in net.parameters())  # distinct parameters: 64 + 8 + 8
+    assert t.total.params == expected == 80
+    assert sum(r.params for r in t.layers) == expected

@@ -59,12 +59,11 @@ def test_max_pool_output_size_equals_torch(
     size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
 ) -> None:
     x = torch.zeros(1, 1, size, 2)
-    valid = padding <= kernel // 2 and size + 2 * padding >= dilation * (kernel - 1) + 1
-    if not valid:
+    if padding > kernel // 2:
         with pytest.raises(ValueError):
             pool_output_size(size, kernel, stride, padding, dilation, ceil_mode)
         return
-    try:
+    try:  # in ceil mode an input shorter than the kernel can still give one window (torch decides)
         out = F.max_pool2d(x, (kernel, 1), (stride, 1), (padding, 0), (dilation, 1), ceil_mode=ceil_mode)
     except RuntimeError:  # torch refuses an empty output; ours must refuse too
         with pytest.raises(ValueError):
@@ -82,10 +81,36 @@ def test_max_pool_output_size_equals_torch(
     ceil_mode=st.booleans(),
 )
 def test_avg_pool_output_size_equals_torch(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> None:
-    if padding > kernel // 2 or size + 2 * padding < kernel:
+    if padding > kernel // 2:
         return
-    out = F.avg_pool2d(torch.zeros(1, 1, size, 2), (kernel, 1), (stride, 1), (padding, 0), ceil_mode=ceil_mode)
+    try:
+        out = F.avg_pool2d(torch.zeros(1, 1, size, 2), (kernel, 1), (stride, 1), (padding, 0), ceil_mode=ceil_mode)
+    except RuntimeError:  # torch refuses an empty output; ours must refuse too
+        with pytest.raises(ValueError, match="empty"):
+            pool_output_size(size, kernel, stride, padding, 1, ceil_mode)
+        return
     assert pool_output_size(size, kernel, stride, padding, 1, ceil_mode) == out.shape[2]
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding", "dilation"),
+    [(1, 3, 3, 0, 1), (2, 6, 5, 0, 1), (1, 4, 4, 1, 1), (9, 5, 5, 0, 3), (1, 2, 4, 0, 2), (3, 6, 3, 1, 1)],
+)
+def test_ceil_mode_pool_on_input_shorter_than_kernel(
+    size: int, kernel: int, stride: int, padding: int, dilation: int
+) -> None:
+    """Regression: in ceil mode PyTorch keeps one partial window when the (padded) input is shorter than
+    the effective kernel (ATen's ``div_rtn(i + 2p - k_eff + s - 1, s) + 1``); floor mode refuses."""
+    x = torch.zeros(1, 1, size)
+    out = F.max_pool1d(x, kernel, stride, padding, dilation, ceil_mode=True)
+    assert pool_output_size(size, kernel, stride, padding, dilation, ceil_mode=True) == out.shape[-1] == 1
+    if dilation == 1:
+        avg = F.avg_pool1d(x, kernel, stride, padding, ceil_mode=True)
+        assert pool_output_size(size, kernel, stride, padding, 1, ceil_mode=True) == avg.shape[-1]
+    with pytest.raises(RuntimeError):
+        F.max_pool1d(x, kernel, stride, padding, dilation, ceil_mode=False)
+    with pytest.raises(ValueError, match="empty"):
+        pool_output_size(size, kernel, stride, padding, dilation, ceil_mode=False)
 
 
 def test_ceil_mode_drops_window_starting_in_right_padding() -> None:

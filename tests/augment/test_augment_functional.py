@@ -209,3 +209,42 @@ def test_resize_max_size_and_integer_boxes_match_v2():
     ref = TF.crop(ibb, -2, 3, 20, 60).as_subclass(torch.Tensor)
     assert _max_diff(F.crop(img, -2, 3, 20, 60, boxes=ib)[1], ref) == 0
     assert F.horizontal_flip is F.hflip and F.vertical_flip is F.vflip
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2), (4, 1, 1), (2, 3, 2, 2)])
+def test_erase_value_that_does_not_fit_the_region_is_a_value_error(shape: tuple[int, ...]) -> None:
+    """Regression: a ``v`` that does not broadcast to the erased region (v2 raises a bare RuntimeError)."""
+    img = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    with pytest.raises(RuntimeError):
+        TF.erase(img, 0, 0, 2, 2, torch.zeros(shape, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="v must be a number or a tensor broadcastable"):
+        F.erase(img, 0, 0, 2, 2, torch.zeros(shape, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("hw", [(10, 23), (23, 10), (12, 12), (5, 40)])
+@pytest.mark.parametrize("max_size", [7, 15, 40])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_resize_size_none_with_max_size_equals_v2(hw: tuple[int, int], max_size: int, dtype: torch.dtype) -> None:
+    """Regression: v2 accepts ``size=None`` with ``max_size`` (the longer side becomes ``max_size``)."""
+    g = torch.Generator().manual_seed(0)
+    img = torch.randint(0, 256, (3, *hw), generator=g, dtype=torch.uint8)
+    img = img if dtype == torch.uint8 else img.float() / 255
+    boxes = torch.tensor([[1.0, 2.0, 4.0, 5.0], [0.0, 0.0, hw[1], hw[0]]])
+    short, long = min(hw), max(hw)
+    if int(max_size * short / long) < 1:  # v2 fails inside interpolate; ours names the argument
+        with pytest.raises(ValueError, match="max_size"):
+            F.resize(img, None, max_size=max_size)
+        return
+    expected = TF.resize(img, None, max_size=max_size)
+    expected_boxes = TF.resize(
+        tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=hw), None, max_size=max_size
+    ).as_subclass(torch.Tensor)
+    got, got_boxes = F.resize(img, None, boxes=boxes, max_size=max_size)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    assert _max_diff(got, expected) <= (1 if dtype == torch.uint8 else 1e-5)
+    torch.testing.assert_close(got_boxes, expected_boxes, rtol=0, atol=1e-5)
+
+
+def test_resize_size_none_needs_max_size() -> None:
+    with pytest.raises(ValueError, match="max_size must be a positive int when size is None"):
+        F.resize(torch.zeros(3, 4, 4), None)

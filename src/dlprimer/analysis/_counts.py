@@ -4,7 +4,10 @@ Conventions (stated once, used everywhere; see :mod:`dlprimer.analysis.complexit
 
 * **MACs** — multiply-accumulates of convolution, transposed convolution, linear and matrix-product ops:
   ``conv``: ``N·C_out·H_out·W_out · (C_in/groups)·k_h·k_w``; ``linear``: ``out.numel() · in_features``;
-  ``matmul``: ``out.numel() · K``; transposed conv: ``in.numel() · (C_out/groups)·k_h·k_w``.
+  ``matmul``/``bmm``/``baddbmm``/``mv``/``dot``: ``out.numel() · K``; transposed conv:
+  ``in.numel() · (C_out/groups)·k_h·k_w``; two-operand ``einsum``: the product of all index sizes;
+  attention (``scaled_dot_product_attention``, ``nn.MultiheadAttention``): its matrix products and
+  projections (formulas at the counters).
 * **other ops** — one per output element for bias adds, element-wise arithmetic and activations;
   batch norm 2 per element in eval (scale and shift after folding the statistics), 5 in training
   (mean, variance, normalise, scale, shift); layer/group/instance norm 5; softmax 3 (exp, sum,
@@ -27,7 +30,7 @@ from dlprimer.analysis._trace import OpCall, flat_tensors
 from dlprimer.analysis.shapes import adaptive_windows
 
 # (macs, other_ops)
-Counter = Callable[[OpCall], tuple[int, int]]
+Counter = Callable[[OpCall], tuple[int, int] | None]
 
 
 def arg(call: OpCall, index: int, name: str, default: Any = None) -> Any:
@@ -72,6 +75,82 @@ def _matmul(call: OpCall) -> tuple[int, int]:
 def _addmm(call: OpCall) -> tuple[int, int]:  # bias + a @ b
     a: Tensor = arg(call, 1, "mat1")
     return call.output.numel() * a.shape[-1], call.output.numel()
+
+
+def _batched_addmm(call: OpCall) -> tuple[int, int]:  # baddbmm: input + b1 @ b2, [B, n, m] @ [B, m, p]
+    b1: Tensor = arg(call, 1, "batch1")
+    return call.output.numel() * b1.shape[-1], call.output.numel()
+
+
+def _addbmm(call: OpCall) -> tuple[int, int]:  # input + Σ_b b1[b] @ b2[b] -> [n, p]
+    b1: Tensor = arg(call, 1, "batch1")
+    b2: Tensor = arg(call, 2, "batch2")
+    return b1.numel() * b2.shape[-1], call.output.numel()
+
+
+def _mv(call: OpCall) -> tuple[int, int]:  # [n, m] @ [m]
+    return arg(call, 0, "input").numel(), 0
+
+
+def _addmv(call: OpCall) -> tuple[int, int]:  # input + mat @ vec
+    return arg(call, 1, "mat").numel(), call.output.numel()
+
+
+def _dot(call: OpCall) -> tuple[int, int]:
+    return arg(call, 0, "input").numel(), 0
+
+
+def _einsum(call: OpCall) -> tuple[int, int] | None:
+    """Two-operand ``einsum`` without ``...``: one MAC per combination of all distinct indices (what its
+    batched-matmul decomposition computes). Other forms are left uncounted (reported by name)."""
+    if not call.args or not isinstance(call.args[0], str):
+        return None
+    equation = call.args[0].replace(" ", "")
+    operands = flat_tensors(call.args[1:])
+    lhs = equation.split("->")[0].split(",")
+    if len(operands) != 2 or len(lhs) != 2 or "." in equation:
+        return None
+    sizes: dict[str, int] = {}
+    for letters, t in zip(lhs, operands, strict=True):
+        if len(letters) != t.dim():
+            return None
+        for c, n in zip(letters, t.shape, strict=True):
+            sizes[c] = max(sizes.get(c, 1), int(n))
+    return math.prod(sizes.values()), 0
+
+
+def _sdpa(call: OpCall) -> tuple[int, int]:
+    """``softmax(Q Kᵀ/√E + mask) V``: ``Q Kᵀ`` has ``B·L·S·E`` MACs and ``(·) V`` ``B·L·S·Eᵥ`` (B = batch × heads of
+    the output); softmax and scaling are other ops."""
+    q: Tensor = arg(call, 0, "query")
+    k: Tensor = arg(call, 1, "key")
+    out: Tensor = call.output
+    length, e_q, s = q.shape[-2], q.shape[-1], k.shape[-2]
+    e_v = out.shape[-1]
+    batch = out.numel() // max(1, length * e_v)
+    scores = batch * length * s
+    return scores * (e_q + e_v), 4 * scores  # scale, softmax (3)
+
+
+def _multi_head_attention(call: OpCall) -> tuple[int, int]:
+    """``F.multi_head_attention_forward`` (``nn.MultiheadAttention``): the q/k/v input projections, ``Q Kᵀ``,
+    ``(·) V`` and the output projection. With query ``[L, N, E]``, key ``[S, N, E_k]``, value ``[S, N, E_v]``
+    (``N`` absent when unbatched) and ``S' = S`` (+1 with ``bias_k``, +1 with ``add_zero_attn``):
+    ``L·N·E² + S·N·E_k·E + S·N·E_v·E + 2·N·L·S'·E + L·N·E²`` MACs (equal to what FlopCounterMode counts on
+    the decomposed ops)."""
+    q: Tensor = arg(call, 0, "query")
+    k: Tensor = arg(call, 1, "key")
+    v: Tensor = arg(call, 2, "value")
+    e = int(arg(call, 3, "embed_dim_to_check"))
+    heads = int(arg(call, 4, "num_heads"))
+    length, s = q.shape[0], k.shape[0]
+    n = q.shape[1] if q.dim() == 3 else 1
+    s_att = s + (1 if arg(call, 7, "bias_k") is not None else 0) + (1 if arg(call, 9, "add_zero_attn") else 0)
+    proj = length * n * e * e + s * n * k.shape[-1] * e + s * n * v.shape[-1] * e
+    attn = 2 * n * length * s_att * e
+    out_proj = length * n * e * e
+    other = 4 * n * heads * length * s_att + (length + 2 * s + length) * n * e  # scale+softmax, bias adds
+    return proj + attn + out_proj, other
 
 
 def _per_element(factor: int) -> Counter:
@@ -146,6 +225,15 @@ COUNTERS: dict[str, Counter] = {
     "mm": _matmul,
     "bmm": _matmul,
     "addmm": _addmm,
+    "baddbmm": _batched_addmm,
+    "addbmm": _addbmm,
+    "mv": _mv,
+    "addmv": _addmv,
+    "dot": _dot,
+    "vdot": _dot,
+    "einsum": _einsum,
+    "scaled_dot_product_attention": _sdpa,
+    "multi_head_attention_forward": _multi_head_attention,
     "batch_norm": _batch_norm,
     "layer_norm": _per_element(5),
     "group_norm": _per_element(5),
@@ -186,7 +274,9 @@ ZERO_COST = frozenset(
         "permute transpose t contiguous getitem cat concat concatenate stack split chunk unbind narrow select "
         "expand expand_as repeat detach clone to type float double half cpu cuda identity pad constant_pad_nd "
         "empty empty_like zeros zeros_like ones ones_like full full_like tensor arange len iter get_device "
-        "channel_shuffle pixel_shuffle pixel_unshuffle movedim swapaxes unfold split_with_sizes"
+        "channel_shuffle pixel_shuffle pixel_unshuffle movedim swapaxes unfold split_with_sizes is_nested "
+        "rand rand_like randn randn_like randint randint_like randperm new_zeros new_ones new_empty new_full "
+        "new_tensor"
     ).split()
 )
 
@@ -195,7 +285,7 @@ def count_call(call: OpCall) -> tuple[int, int] | None:
     """``(macs, other_ops)`` of one call; ``None`` when no rule knows the op (reported as uncounted)."""
     rule = COUNTERS.get(call.op)
     if rule is not None:
-        return rule(call)
+        return rule(call)  # a rule may still return None (an einsum form it cannot count)
     if call.op in ZERO_COST:
         return 0, 0
     return None

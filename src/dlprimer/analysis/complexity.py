@@ -20,7 +20,8 @@ Rows: one per called leaf module (name from ``named_modules()``, e.g. ``features
 ``module:op`` for functional ops a container runs itself (``layer1.0:add`` is a ResNet shortcut,
 ``(root):flatten`` an op in the model's own ``forward``) when they cost something, and one per
 module with parameters that never ran (``calls = 0``, e.g. GoogLeNet's aux heads in eval mode), so
-``Σ row.params == total params``. A module called several times (a shared ReLU) has one row with
+``Σ row.params == total params`` (a parameter shared by several modules -- tied weights -- is counted
+in the first row that holds it). A module called several times (a shared ReLU) has one row with
 ``calls > 1`` and the output shape of its first call.
 
 >>> import torch; from torch import nn
@@ -170,6 +171,15 @@ def _row_key(call: OpCall) -> str | None:
 def build_table(model: nn.Module, trace: Trace, input_shape: Sequence[int]) -> ComplexityTable:
     """Turn a trace into a :class:`ComplexityTable` (see the module docstring for the row rules)."""
     rows: dict[str, LayerStats] = {}
+    seen: set[int] = set()  # parameters already in a row: a shared (tied) parameter counts once
+
+    def fresh(params: Any) -> int:
+        n = 0
+        for p in params:
+            if id(p) not in seen:
+                seen.add(id(p))
+                n += p.numel()
+        return n
 
     # 1. leaf-module rows, in order of first call
     order: dict[str, int] = {}
@@ -183,7 +193,7 @@ def build_table(model: nn.Module, trace: Trace, input_shape: Sequence[int]) -> C
                 name=key,
                 type=type(module).__name__,
                 output_shape=list(outs[0].shape) if outs else None,
-                params=sum(p.numel() for p in module.parameters()),
+                params=fresh(module.parameters()),
             )
             rows[key] = row
             order[key] = mc.first_op
@@ -226,13 +236,13 @@ def build_table(model: nn.Module, trace: Trace, input_shape: Sequence[int]) -> C
     for name, module in model.named_modules():
         key = name or ROOT
         if trace.leaf.get(name):
-            n_params = sum(p.numel() for p in module.parameters())
-            if key in rows or n_params == 0:
+            if key in rows:
                 continue
+            n_params = fresh(module.parameters())
         else:
-            n_params = sum(p.numel() for p in module.parameters(recurse=False))
-            if n_params == 0:
-                continue
+            n_params = fresh(module.parameters(recurse=False))
+        if n_params == 0:
+            continue
         rows[key] = LayerStats(
             name=key, type=type(module).__name__, output_shape=None, params=n_params, calls=calls_of.get(name, 0)
         )

@@ -14,7 +14,9 @@ with the effective kernel ``k_eff = d·(k − 1) + 1``::
     o = ⌈(i + 2p − k_eff) / s⌉ + 1, minus 1 if (o − 1)·s ≥ i + p  (pool with ceil_mode=True)
 
 The correction in ceil mode drops a last window that would start in the right padding: every window
-must start inside the input or the left padding. Pooling also requires ``p ≤ k // 2``.
+must start inside the input or the left padding. In ceil mode the ceiling is taken of a possibly
+negative numerator, so an input shorter than the effective kernel still gives one (partial) window,
+as PyTorch does (e.g. ``i = 1, k = 3, s = 3`` → 1); an empty output is an error. Pooling also requires ``p ≤ k // 2``.
 
 Receptive field bookkeeping, bottom-up (Dumoulin & Visin 2016; Araujo et al. 2019, "Computing
 receptive fields of CNNs"): each layer's output position has a field of ``r`` input pixels, adjacent
@@ -89,14 +91,19 @@ def pool_output_size(
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"ceil_mode must be a bool, got {type(ceil_mode).__name__}")
     numerator = size + 2 * padding - span
-    if numerator < 0:
-        raise ValueError(f"input size {size} with padding {padding} is smaller than the effective kernel {span}")
     if ceil_mode:
-        out = -(-numerator // stride) + 1
+        # ATen: div_rtn(i + 2p - k_eff + s - 1, s) + 1 with floor division, so a (padded) input shorter
+        # than the kernel still gives one window in ceil mode when that window starts inside the input
+        out = (numerator + stride - 1) // stride + 1
         if (out - 1) * stride >= size + padding:  # last window would start in the right padding
             out -= 1
     else:
         out = numerator // stride + 1
+    if out < 1:
+        raise ValueError(
+            f"input size {size} with padding {padding} is smaller than the effective kernel {span}: "
+            f"the output would be empty (size {out})"
+        )
     return out
 
 

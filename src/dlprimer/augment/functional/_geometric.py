@@ -116,11 +116,20 @@ def crop(
 
 # --------------------------------------------------------------------------------------------- resize
 def _output_size(
-    canvas_size: tuple[int, int], size: int | Sequence[int], max_size: int | None
+    canvas_size: tuple[int, int], size: int | Sequence[int] | None, max_size: int | None
 ) -> tuple[int, int]:
     """``size`` int (or ``[s]``): the shorter side becomes ``s`` keeping the aspect (the longer side is
-    truncated); ``[h, w]``: exactly that. ``max_size`` caps the longer side in the first case."""
+    truncated); ``[h, w]``: exactly that. ``max_size`` caps the longer side in the first case; with
+    ``size=None`` the longer side becomes ``max_size`` (the shorter one truncated), as in v2."""
     h, w = canvas_size
+    if size is None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise ValueError(f"max_size must be a positive int when size is None, got {max_size!r}")
+        short, long = (w, h) if w <= h else (h, w)
+        new_short = int(max_size * short / long)
+        if new_short < 1:
+            raise ValueError(f"max_size={max_size} would shrink the shorter side {short} of {h}x{w} to 0 pixels")
+        return (max_size, new_short) if w <= h else (new_short, max_size)
     if isinstance(size, int) and not isinstance(size, bool):
         size = [size]
     if not isinstance(size, Sequence) or len(size) not in (1, 2) or not all(
@@ -138,6 +147,10 @@ def _output_size(
             raise ValueError(f"max_size must be greater than the requested shorter side {new_short}, got {max_size}")
         if new_long > max_size:
             new_short, new_long = int(max_size * new_short / new_long), max_size
+            if new_short < 1:
+                raise ValueError(
+                    f"max_size={max_size} would shrink the shorter side of the {h}x{w} image to 0 pixels"
+                )
     return (new_long, new_short) if w <= h else (new_short, new_long)
 
 
@@ -175,13 +188,14 @@ def _resize_image(image: Tensor, size: tuple[int, int], interpolation: str, anti
 
 def resize(
     image: Tensor,
-    size: int | Sequence[int],
+    size: int | Sequence[int] | None,
     boxes: Tensor | None = None,
     interpolation: str = "bilinear",
     max_size: int | None = None,
     antialias: bool = True,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Resize to ``size`` (``[h, w]``, or an int for the shorter side) with bilinear (default, anti-aliased
+    """Resize to ``size`` (``[h, w]``, an int for the shorter side, or ``None`` with ``max_size`` for the
+    longer side) with bilinear (default, anti-aliased
     when shrinking, ``align_corners=False``) or nearest interpolation. Boxes are scaled by
     ``(W'/W, H'/H, W'/W, H'/H)``.
     """

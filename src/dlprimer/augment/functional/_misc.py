@@ -26,5 +26,15 @@ def erase(image: Tensor, i: int, j: int, h: int, w: int, v: Tensor | float, inpl
     out = image if inplace else image.clone()
     if not isinstance(v, torch.Tensor):
         v = torch.tensor(float(v), dtype=image.dtype if image.is_floating_point() else torch.float32)
-    out[..., i : i + h, j : j + w] = v.to(device=image.device)
+    region = out[..., i : i + h, j : j + w]  # [..., C, h', w'] (clipped to the image)
+    try:
+        fits = torch.broadcast_shapes(v.shape, region.shape) == region.shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"v must be a number or a tensor broadcastable to the erased region {tuple(region.shape)} "
+            f"(e.g. [C, 1, 1] or [C, h, w]), got shape {tuple(v.shape)}"
+        )
+    region[...] = v.to(device=image.device)
     return out
