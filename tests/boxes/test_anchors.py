@@ -59,3 +59,15 @@ def test_bad_input():
         gen((64, -1), [(8, 8)])
     with pytest.raises(ValueError, match="larger than image_size"):
         gen((64, 64), [(128, 8)])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_matches_torchvision(dtype):
+    """Regression: base anchors are made in float32 and cast, as torchvision does (half-precision
+    arithmetic rounded some anchor sides differently)."""
+    sizes, ratios = ((32,), (64,), (128,)), ((0.5, 1.0, 2.0),) * 3
+    image, feats = (512, 768), [(64, 96), (32, 48), (16, 24)]
+    got = torch.cat(AnchorGenerator(sizes, ratios)(image, feats, dtype=dtype))
+    want = torchvision_anchors(sizes, ratios, image, feats, dtype)
+    assert got.dtype == want.dtype == dtype
+    assert torch.equal(got, want)

@@ -184,3 +184,14 @@ def test_convert_bad_format():
         box_convert(random_boxes(2), "yxyx", "xyxy")
     with pytest.raises(ValueError, match="boxes must have shape"):
         box_convert(torch.zeros(2, 3), "xyxy", "xywh")
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16, torch.uint8, torch.float16, torch.bfloat16])
+def test_box_area_dtypes_match_torchvision(dtype):
+    """Regression: integer boxes gave float32 areas; torchvision keeps integers (int32/int64), exactly."""
+    b = torch.tensor([[1, 2, 5, 9], [0, 0, 3, 3], [7, 7, 7, 9]]).to(dtype)
+    got, want = box_area(b), tvo.box_area(b)
+    assert got.dtype == want.dtype
+    assert torch.equal(got, want)
+    big = torch.tensor([[0, 0, 100_003, 100_001]])  # area above 2**24: exact in int64, not in float32
+    assert torch.equal(box_area(big), tvo.box_area(big)) and box_area(big).item() == 100_003 * 100_001

@@ -249,3 +249,64 @@ def test_all_classes_at_once_path(seed, threshold):
     )
     assert sorted(keep.tolist()) == sorted(want.tolist())
     assert torch.equal(batched_nms(boxes, scores, labels, threshold), tvo.batched_nms(boxes, scores, labels, threshold))
+
+
+def clustered(n, seed, n_classes, dtype=torch.float32):
+    """Detector-like proposals around n // 50 objects, on an integer-ish grid (ties, exact IoU values)."""
+    g = torch.Generator().manual_seed(seed)
+    k = max(1, n // 50)
+    centre = torch.randint(0, 300, (k, 2), generator=g).float()
+    size = torch.randint(8, 60, (k, 2), generator=g).float()
+    which = torch.randint(0, k, (n,), generator=g)
+    c = centre[which] + torch.randint(-4, 5, (n, 2), generator=g).float()
+    s = size[which] + torch.randint(-3, 4, (n, 2), generator=g).float()
+    boxes = torch.cat([c - s / 2, c + s / 2], 1).to(dtype)
+    scores = (torch.randint(0, 40, (n,), generator=g).float() / 40).to(dtype)
+    return boxes, scores, torch.randint(0, n_classes, (k,), generator=g)[which]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
+def test_push_paths_crowded_and_handover(seed, threshold):
+    """Crowded boxes (settled by pushing kept boxes forward) and spread-out boxes above the probe size
+    (2048 boxes: the push hands the rest over to the other algorithms) vs torchvision."""
+    boxes, scores, labels = clustered(2600, seed, n_classes=7)
+    assert torch.equal(nms(boxes, scores, threshold), tvo.nms(boxes, scores, threshold))
+    got = batched_nms(boxes, scores, labels, threshold)  # per-class push
+    assert torch.equal(got, tvo.batched_nms(boxes, scores, labels, threshold))
+    spread, s2 = float_boxes(2600, seed=seed + 10)
+    spread[::3] = spread[1::3][: spread[::3].shape[0]] + 1.0  # near-duplicates: some suppression
+    assert torch.equal(nms(spread, s2, threshold), tvo.nms(spread, s2, threshold))
+    l2 = torch.randint(0, 4, (2600,), generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(batched_nms(spread, s2, l2, threshold), tvo.batched_nms(spread, s2, l2, threshold))
+
+
+def test_push_many_classes_float64():
+    boxes, scores, labels = clustered(3000, 3, n_classes=60, dtype=torch.float64)
+    for thr in (0.0, 0.5):
+        assert torch.equal(batched_nms(boxes, scores, labels, thr), tvo.batched_nms(boxes, scores, labels, thr))
+        assert torch.equal(nms(boxes, scores, thr), tvo.nms(boxes, scores, thr))
+
+
+def test_batched_nms_infinite_coordinate_is_per_class():
+    """Regression: a box reaching to +inf made the class shift NaN (a misleading 'NaN coordinates' error);
+    the result is per-class NMS, checked against torchvision's nms run on each class."""
+    boxes = torch.tensor([[0, 0, float("inf"), 10], [1, 1, 11, 11], [2, 2, 12, 12], [3, 3, 13, 13], [20, 20, 30, 30]])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.65, 0.6])
+    idxs = torch.tensor([0, 0, 1, 1, 1])
+    want = [
+        int(torch.where(idxs == c)[0][k]) for c in (0, 1) for k in tvo.nms(boxes[idxs == c], scores[idxs == c], 0.5)
+    ]
+    want = sorted(want, key=lambda i: -float(scores[i]))
+    assert batched_nms(boxes, scores, idxs, 0.5).tolist() == want
+
+
+def test_numpy_scalar_threshold_accepted():
+    """Regression: numpy scalars (e.g. a threshold read from a config array) were rejected as non-numbers."""
+    import numpy as np
+
+    boxes, scores = grid_boxes(200, seed=3)
+    for thr in (np.float32(0.5), np.float64(0.3), np.int64(1)):
+        assert torch.equal(nms(boxes, scores, thr), tvo.nms(boxes, scores, float(thr)))
+    with pytest.raises(TypeError, match="iou_threshold must be a real number"):
+        nms(boxes, scores, np.bool_(True))

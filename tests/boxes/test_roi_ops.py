@@ -126,3 +126,15 @@ def test_bad_input(f):
         f(x, torch.tensor([[0.0, float("nan"), 0, 1, 1]], dtype=torch.float64), 3)
     with pytest.raises(TypeError, match="input must be a floating tensor"):
         f(x.long(), rois, 3)
+
+
+@pytest.mark.parametrize("f", [roi_align, roi_pool])
+def test_rois_entirely_outside_the_map(f):
+    """Regression: a ROI wholly beyond the bottom/right edge (roi_pool used to index past the map)."""
+    x = torch.randn(2, 3, 7, 9, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    rois = torch.tensor(
+        [[0, 30.0, 30, 45, 45], [1, 9.0, 0, 20, 3], [1, 0.0, 7, 4, 12], [0, -20.0, -20, -15, -15], [0, 8.6, 6.6, 9, 7]],
+        dtype=torch.float64,
+    )
+    for out in (1, 2, (3, 2)):
+        compare(f, getattr(tvo, f.__name__), x, rois, 1e-12, output_size=out, spatial_scale=1.0)

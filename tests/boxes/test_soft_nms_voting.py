@@ -123,3 +123,15 @@ def test_box_voting_bad_input():
         box_voting(b, torch.tensor([0.5, 0.2]), b, torch.tensor([0.1]), 0.5)
     with pytest.raises(ValueError, match="iou_threshold must be <= 1"):
         box_voting(b, torch.tensor([0.5]), b, torch.tensor([0.1]), 1.5)
+
+
+def test_box_voting_exact_duplicate_detection_votes():
+    """Regression: an exact duplicate of the kept box (same coordinates and score) is a second detection and
+    votes; only the kept box's own copy is not counted twice (Detectron: mean over all boxes with IoU > t)."""
+    kept = torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
+    boxes = torch.tensor([[0.0, 0.0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 12], [50, 50, 60, 60]], dtype=torch.float64)
+    scores = torch.tensor([0.6, 0.6, 0.3, 0.9], dtype=torch.float64)
+    voted = box_voting(kept, torch.tensor([0.6], dtype=torch.float64), boxes, scores, 0.5)
+    # IoU([0,0,10,12], kept) = 100 / 120 > 0.5: (0.6 * 10 + 0.6 * 10 + 0.3 * 12) / 1.5 = 10.4
+    torch.testing.assert_close(voted, torch.tensor([[0.0, 0.0, 10.0, 10.4]], dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(voted, naive_voting(kept, boxes, scores, 0.5), rtol=0, atol=1e-12)

@@ -114,3 +114,13 @@ def test_bad_input():
         diou_loss(torch.zeros(2, 4), torch.zeros(2, 3))
     with pytest.raises(ValueError, match="eps must be >= 0"):
         iou_loss(a, a, eps=-1)
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-3, 0.5, 2.0])
+@pytest.mark.parametrize("ours,theirs", PAIRS, ids=IDS)
+def test_other_eps_match_torchvision(ours, theirs, eps):
+    """Regression: with a non-default eps, torchvision's CIoU loss keeps eps = 1e-7 in its IoU/DIoU part."""
+    a, b = boxes(100, 4), boxes(100, 5)
+    want = theirs(a, b, eps=eps)
+    fin = torch.isfinite(want)
+    torch.testing.assert_close(ours(a, b, eps=eps)[fin], want[fin], rtol=0, atol=1e-12)

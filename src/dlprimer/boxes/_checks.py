@@ -8,8 +8,10 @@ one reduction each, so they cost little next to the work they protect.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
+from numpy import bool_ as np_bool
 from torch import Tensor
 
 _FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -63,7 +65,7 @@ def check_number(
     value: object, name: str, *, low: float | None = None, high: float | None = None, low_open: bool = False
 ) -> float:
     """Check ``value`` is a finite real number within ``[low, high]`` (``(low, high]`` with ``low_open``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np_bool)) or not isinstance(value, numbers.Real):  # numpy scalars are Real
         if isinstance(value, Tensor) and value.numel() == 1:
             value = float(value)
         else:

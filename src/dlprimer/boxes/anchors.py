@@ -81,14 +81,18 @@ class AnchorGenerator(nn.Module):
     def cell_anchors(
         self, level: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
     ) -> Tensor:
-        """Base anchors ``Tensor[A, 4]`` of one level, centred on (0, 0) and rounded."""
-        scales = torch.as_tensor(self.sizes[level], dtype=dtype, device=device)  # [S]
-        ratios = torch.as_tensor(self.aspect_ratios[level], dtype=dtype, device=device)  # [R]
+        """Base anchors ``Tensor[A, 4]`` of one level, centred on (0, 0) and rounded.
+
+        Computed in float32 and then cast to ``dtype``, as torchvision does (its base anchors are made in
+        float32; computing them in half precision would round ``w``, ``h`` differently).
+        """
+        scales = torch.as_tensor(self.sizes[level], dtype=torch.float32, device=device)  # [S]
+        ratios = torch.as_tensor(self.aspect_ratios[level], dtype=torch.float32, device=device)  # [R]
         h_ratio = torch.sqrt(ratios)
         w_ratio = 1 / h_ratio
         ws = (w_ratio[:, None] * scales[None, :]).reshape(-1)  # [R*S] ratio-major
         hs = (h_ratio[:, None] * scales[None, :]).reshape(-1)
-        return (torch.stack([-ws, -hs, ws, hs], dim=1) / 2).round()
+        return (torch.stack([-ws, -hs, ws, hs], dim=1) / 2).round().to(dtype)
 
     def forward(
         self,

@@ -78,12 +78,15 @@ def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
 def box_area(boxes: Tensor, fmt: str = "xyxy") -> Tensor:
     """Area ``(x2 - x1) * (y2 - y1)`` of each box: ``Tensor[..., 4]`` -> ``Tensor[...]``.
 
-    Half precision and integer boxes are upcast to float32 (torchvision upcasts integers to int32/int64;
-    we return floats everywhere so areas of large integer boxes never overflow).
+    Dtypes as torchvision's ``box_area`` (its ``_upcast``): half precision and bfloat16 are computed in
+    float32, integers in int32 (int64 stays int64), so integer areas are exact; float32/float64 stay.
     """
     fmt = _check_fmt(fmt, "fmt")
     boxes = check_boxes(boxes, "boxes", valid=False)
-    boxes = boxes.to(compute_dtype(boxes))
+    if boxes.is_floating_point():
+        boxes = boxes.to(compute_dtype(boxes))
+    elif boxes.dtype not in (torch.int32, torch.int64):
+        boxes = boxes.int()
     if fmt == "xyxy":
         return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
     return boxes[..., 2] * boxes[..., 3]

@@ -12,11 +12,15 @@ threshold, which decides ``ovr > thr`` exactly as a double comparison would. Two
 ``0 / 0 = NaN``, which suppresses nothing, as in torchvision. Half precision and bfloat16 are computed in
 float32 (torchvision's CUDA kernel does the same).
 
-Speed. torchvision's CPU kernel is an O(N²) scalar loop. Two vectorized strategies give the same result:
+Speed. torchvision's CPU kernel is an O(N²) scalar loop. Three vectorized strategies give the same result:
 
 * sparse (boxes that overlap few others, e.g. ``batched_nms``'s class-shifted boxes): a uniform grid finds
   the overlapping pairs, their IoUs give suppression edges, and the edges are resolved in rounds
   (:mod:`dlprimer.boxes._nms_sparse`);
+* push (crowded boxes, the usual detector output): each score-ordered block is resolved, then its kept
+  boxes remove every box they suppress from all later boxes at once, so a few blocks settle the input
+  (:mod:`dlprimer.boxes._nms_push`; per class for ``batched_nms``: :mod:`dlprimer.boxes._nms_classes`).
+  It runs first; when a block removes little, the boxes left go to one of the other two strategies;
 * dense blocked (crowded boxes): boxes are processed in score-ordered blocks (64, 128, ... 512 boxes,
   restarting for every class in ``batched_nms``); a block is first filtered by
   the boxes already kept (one vectorized ``[K, B]`` IoU test), then resolved internally from its
@@ -30,13 +34,15 @@ import torch
 from torch import Tensor
 
 from dlprimer.boxes._checks import check_boxes, check_number, check_scores, check_tensor
-from dlprimer.boxes._nms_classes import greedy_keep_classes
+from dlprimer.boxes._nms_classes import greedy_keep_classes, push_keep_classes
+from dlprimer.boxes._nms_push import push_keep
 from dlprimer.boxes._nms_sparse import resolve_edges, suppression_edges
 
 __all__ = ["batched_nms", "nms"]
 
 _BLOCK = 512
 _MAX_FIXED_POINT_STEPS = 4
+_CROWDED = 0.05  # fraction of a probe that one block suppresses above which per-class pushing pays
 
 
 def threshold_below(threshold: float, dtype: torch.dtype) -> Tensor:
@@ -166,6 +172,37 @@ def _greedy_keep(boxes: Tensor, threshold: float, labels: Tensor | None = None, 
     return keep
 
 
+def _keep_sorted(boxes: Tensor, threshold: float, labels: Tensor | None = None) -> Tensor:
+    """Keep mask ``[N]`` of greedy NMS on ``boxes: [N, 4]`` sorted by decreasing score (``labels``: any order).
+
+    First the push algorithm (:mod:`dlprimer.boxes._nms_push`), which settles crowded inputs in a few
+    blocks; if a block suppresses little, the live boxes left are finished by :func:`_greedy_keep`
+    (sparse grid or dense blocks, class-major when there are labels). Both are exact.
+    """
+    t = threshold_below(threshold, boxes.dtype).to(boxes.device)
+    x1, y1, x2, y2 = boxes.unbind(1)  # [N] each
+    table = torch.stack((x1, y1, x2, y2, (x2 - x1) * (y2 - y1)))  # [5, N]
+    # without labels pushing pays even when a block drops few boxes; with labels the per-class push takes over
+    keep, rest, drop = push_keep(table, t, labels, min_drop=0.15 if labels is None else 0.5)
+    if rest.numel():
+        if labels is None:
+            keep[rest[_greedy_keep(boxes[rest], threshold)]] = True
+            return keep
+        rest = rest[torch.sort(labels[rest], stable=True).indices]  # class-major, by score within a class
+        lr = labels[rest]
+        counts = torch.unique_consecutive(lr, return_counts=True)[1]  # [C]
+        if drop >= _CROWDED:
+            # many boxes suppressed, by few of their own class: push within every class at once
+            sub, left = push_keep_classes(table[:, rest], counts, t)
+            keep[rest[sub]] = True
+            rest = rest[left]
+            if rest.numel():
+                keep[rest[_greedy_keep(boxes[rest], threshold, labels=labels[rest])]] = True
+        else:
+            keep[rest[_greedy_keep(boxes[rest], threshold, labels=lr)]] = True
+    return keep
+
+
 def _prepare(boxes: Tensor, scores: Tensor, iou_threshold: float) -> tuple[Tensor, Tensor, float]:
     boxes = check_boxes(boxes, "boxes", ndim=2)
     scores = check_scores(scores, "scores", boxes.shape[0])
@@ -188,7 +225,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     order = torch.sort(scores, descending=True, stable=True).indices  # [N]
-    return order[_greedy_keep(boxes[order], iou_threshold)]
+    return order[_keep_sorted(boxes[order], iou_threshold)]
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
@@ -197,7 +234,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     Returns ``int64 Tensor[K]`` of kept indices by decreasing score, torchvision's result. Like
     torchvision we choose the method by size: up to 4000 coordinates (100 000 on GPU) the boxes of class
     ``c`` are shifted by ``c * (max coordinate + 1)`` and one NMS runs (the shift changes rounding, and
-    torchvision's results with it, so we shift the same way); above that, NMS runs per class exactly and
+    torchvision's results with it, so we shift the same way; boxes with an infinite coordinate, for which the
+    shift is undefined, take the exact per-class path); above that, NMS runs per class exactly and
     the kept indices (in index order) are sorted by score with the same ``torch.sort`` call torchvision
     makes, which reproduces its order among equal scores.
     """
@@ -209,14 +247,14 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
         raise ValueError(f"idxs must have shape [{boxes.shape[0]}] (one per box), got shape {tuple(idxs.shape)}")
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
-    if boxes.numel() <= (4000 if boxes.device.type == "cpu" else 100_000):
+    small = boxes.numel() <= (4000 if boxes.device.type == "cpu" else 100_000)
+    if small and bool(torch.isfinite(boxes).all()):  # (an infinite coordinate would make the shift NaN)
         offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))  # [N]
         return nms(boxes + offsets[:, None], scores, iou_threshold)
-    # class-major order, decreasing score within a class: one pass does every class's NMS
+    # score order with labels: one pass does every class's NMS (classes never interact)
     order = torch.sort(scores, descending=True, stable=True).indices  # [N]
-    order = order[torch.sort(idxs[order], stable=True).indices]
     keep_mask = torch.zeros(boxes.shape[0], dtype=torch.bool, device=boxes.device)
-    keep_mask[order[_greedy_keep(boxes[order], iou_threshold, labels=idxs[order])]] = True
+    keep_mask[order[_keep_sorted(boxes[order], iou_threshold, labels=idxs[order])]] = True
     keep = torch.nonzero(keep_mask).flatten()  # index order
     # torchvision orders the result with torch.sort(descending=True) on exactly this array; the same call
     # reproduces its order of equal scores

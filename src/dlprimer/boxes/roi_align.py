@@ -11,9 +11,10 @@ random; they are on a fixed regular grid.)
 Implementation: bilinear interpolation is separable, and so is the "sample is outside" rule, so the
 pooled value is ``out[k, c] = Wy[k] · F[b_k, c] · Wx[k]ᵀ / count`` with ``Wy: [out_h, H]`` and
 ``Wx: [out_w, W]`` holding the summed interpolation weights of each bin's samples. Two matrix products
-per image replace the per-sample gathers; the backward pass is autograd through them, which is exactly
-torchvision's backward (each sample's gradient ``w / count`` scattered to its four neighbours). Boxes get
-no gradient (as in torchvision). Half precision and bfloat16 are computed in float32 and cast back.
+per small chunk of ROIs, on just the block of the map the chunk touches, replace the per-sample
+gathers; the backward pass is autograd through them, which is exactly torchvision's backward (each
+sample's gradient ``w / count`` scattered to its four neighbours). Boxes get no gradient (as in
+torchvision). Half precision and bfloat16 are computed in float32 and cast back.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_r
 
 __all__ = ["RoIAlign", "roi_align"]
 
-_CHUNK_ELEMENTS = 1 << 23  # bound on the [k, out_h, C, W] intermediate per step
-_ROIS_PER_STEP = 16
+_CHUNK_ELEMENTS = 1 << 23  # bound on the [k, out_h, W, C] intermediate per step
+_ROIS_PER_STEP = 4  # small chunks: tight row/column blocks (measured: 4 beats 16 by ~1.8x on CPU)
 
 
 def _axis_weights(
@@ -54,6 +55,16 @@ def _axis_weights(
     w.scatter_add_(2, low.clamp(max=size - 1), hy)
     w.scatter_add_(2, high.clamp(max=size - 1), ly)
     return w, valid
+
+
+def _span(weights: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """First and one-past-last index with a non-zero weight in ``weights: [K, P, size]`` -> ``[K]``, ``[K]``."""
+    touched = weights.abs().sum(1) > 0  # [K, size]
+    any_hit = touched.any(1)
+    zero = torch.zeros(weights.shape[0], dtype=torch.long, device=weights.device)
+    lo = torch.where(any_hit, touched.long().argmax(1), zero)
+    hi = torch.where(any_hit, size - touched.flip(1).long().argmax(1), zero)
+    return lo, hi
 
 
 def roi_align(
@@ -103,15 +114,16 @@ def roi_align(
     wx, _ = _axis_weights(x1, bin_w, grid_w, out_w, w, gmax_w)  # [K, out_w, W]
     wy = wy / count[:, None, None]
 
-    # Rows a ROI touches: [lo, hi). Sorting by (image, lo) and working on small chunks lets each matrix
-    # product use only the rows its chunk touches (a view of the feature map, no copy).
-    touched = wy.abs().sum(1) > 0  # [K, H]
-    any_row = touched.any(1)
-    lo = torch.where(any_row, touched.long().argmax(1), torch.zeros_like(batch))  # [K]
-    hi = torch.where(any_row, h - touched.flip(1).long().argmax(1), torch.zeros_like(batch))  # [K]
+    # Rows and columns a ROI touches: [lo, hi), [clo, chi). Sorting by (image, lo) and working on small
+    # chunks of ROIs lets each matrix product use only the block of the map its chunk touches (a strided
+    # view of the [H, W*C] map, no copy): the work follows the ROIs' areas, not the map's.
+    lo, hi = _span(wy, h)  # [K] rows [lo, hi) a ROI touches
+    clo, chi = _span(wx, w)  # [K] columns
     order = torch.sort(batch * (h + 1) + lo, stable=True).indices  # [K] grouped by image, then lo
     counts = torch.bincount(batch, minlength=n).tolist()
     chunk = max(1, min(_ROIS_PER_STEP, _CHUNK_ELEMENTS // max(1, out_h * c * w)))
+    lo_l, hi_l, clo_l, chi_l = (v.tolist() for v in (lo, hi, clo, chi))
+    order_l = order.tolist()
     # without autograd the pieces are written in place; with it they are concatenated once and reordered
     # (in-place writes would make autograd copy the whole gradient once per piece)
     track = torch.is_grad_enabled() and x.requires_grad
@@ -121,15 +133,21 @@ def roi_align(
     for img, cnt in enumerate(counts):
         if cnt == 0:
             continue
-        feat = x[img].permute(1, 0, 2).reshape(h, c * w)  # [H, C*W]
+        feat = x[img].permute(1, 2, 0).reshape(h, w * c)  # [H, W*C] (one copy per image)
         for s0 in range(start, start + cnt, chunk):
+            ids = order_l[s0 : min(s0 + chunk, start + cnt)]
             sel = order[s0 : min(s0 + chunk, start + cnt)]
-            kk = sel.shape[0]
-            r0, r1 = int(lo[sel].min()), max(int(hi[sel].max()), int(lo[sel].min()))
+            kk = len(ids)
+            r0 = min(lo_l[i] for i in ids)
+            r1 = max(r0, max(hi_l[i] for i in ids))
+            c0 = min(clo_l[i] for i in ids)
+            c1 = max(c0, max(chi_l[i] for i in ids))
             wy_sel = wy[sel][:, :, r0:r1].reshape(kk * out_h, r1 - r0)  # [k*out_h, rows]
-            rows = (wy_sel @ feat[r0:r1]).view(kk, out_h * c, w)  # [k, out_h*C, W]
-            out = torch.bmm(rows, wx[sel].transpose(1, 2))  # [k, out_h*C, out_w]
-            piece = out.view(kk, out_h, c, out_w).permute(0, 2, 1, 3)  # [k, C, out_h, out_w]
+            # only the rows and columns the chunk touches: a strided view of the map, no copy
+            rows = wy_sel @ feat[r0:r1, c0 * c : c1 * c]  # [k*out_h, cols*C]
+            rows = rows.view(kk, out_h, c1 - c0, c).permute(0, 2, 1, 3).reshape(kk, c1 - c0, out_h * c)
+            out = torch.bmm(wx[sel][:, :, c0:c1], rows)  # [k, out_w, out_h*C]
+            piece = out.view(kk, out_w, out_h, c).permute(0, 3, 2, 1)  # [k, C, out_h, out_w]
             if track:
                 pieces.append(piece)
             else:

@@ -117,8 +117,10 @@ def roi_pool(
     lvl_w = torch.floor(torch.log2(len_w.double())).long()
     levels_h, levels_w = int(lvl_h.max()) + 1, int(lvl_w.max()) + 1
     # the four blocks covering each window: rows (top, bottom) x cols (left, right)
-    rows = torch.stack([hs, he - (1 << lvl_h)], -1)  # [K, out_h, 2]
-    cols = torch.stack([ws, we - (1 << lvl_w)], -1)  # [K, out_w, 2]
+    # (clamped into the map: an empty window, e.g. of a ROI beyond the map, reads a valid cell; its value
+    # is replaced by 0 below)
+    rows = torch.stack([hs, he - (1 << lvl_h)], -1).clamp(0, h - 1)  # [K, out_h, 2]
+    cols = torch.stack([ws, we - (1 << lvl_w)], -1).clamp(0, w - 1)  # [K, out_w, 2]
     empty = (he <= hs)[:, :, None] | (we <= ws)[:, None, :]  # [K, out_h, out_w]
 
     xt = x.permute(0, 2, 3, 1)  # [N, H, W, C]

@@ -8,7 +8,8 @@ itself and of every box (suppressed or not) whose IoU with it **exceeds** ``iou_
 
 The kept box enters once, with its kept score. Since NMS keeps boxes out of ``boxes``, the copy of the
 kept box found in ``boxes`` (identical coordinates and score) is that same box and is not counted
-twice; with ``kept_scores = scores[keep]`` this is exactly Detectron's "weighted mean of all boxes with
+twice (only the first such copy: an exact duplicate elsewhere in ``boxes`` is another detection and
+votes); with ``kept_scores = scores[keep]`` this is exactly Detectron's "weighted mean of all boxes with
 IoU above the threshold". (The notes say only the suppressed boxes vote; the kept box's own vote is
 what makes a lone kept box stay where it is, so it is included, as in Detectron and the issue's spec.)
 The notes' last step, filtering by score, is left to the caller; scores are not changed. If the total
@@ -47,7 +48,8 @@ def box_voting(kept_boxes: Tensor, kept_scores: Tensor, boxes: Tensor, scores: T
     if kb.shape[0] == 0:
         return kb.to(out_dtype)
     iou = box_iou(kb, b)  # [K, N]
-    same = (kb[:, None, :] == b[None, :, :]).all(-1) & (ks[:, None] == s[None, :])  # [K, N] the kept box
+    same = (kb[:, None, :] == b[None, :, :]).all(-1) & (ks[:, None] == s[None, :])  # [K, N] copies of the kept box
+    same &= torch.cumsum(same.to(torch.int32), 1) == 1  # only the first copy is the kept box itself
     w = torch.where((iou > iou_threshold) & ~same, s[None, :], torch.zeros_like(iou))  # [K, N]
     num = ks[:, None] * kb + w @ b  # [K, 4]
     den = ks + w.sum(1)  # [K]

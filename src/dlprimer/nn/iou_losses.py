@@ -38,6 +38,9 @@ from dlprimer.boxes.iou import _safe_div, aspect_term
 __all__ = ["REDUCTIONS", "ciou_loss", "diou_loss", "giou_loss", "iou_loss", "reduce_loss"]
 
 
+_CIOU_DIOU_EPS = 1e-7  # torchvision's complete_box_iou_loss: its DIoU part keeps the default eps
+
+
 def _mean(loss: Tensor) -> Tensor:
     return loss.mean() if loss.numel() > 0 else 0.0 * loss.sum()
 
@@ -124,10 +127,14 @@ def diou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: floa
 
 
 def ciou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7) -> Tensor:
-    """``1 - CIoU`` per box pair (torchvision ``complete_box_iou_loss``), ``α`` without gradient."""
+    """``1 - CIoU`` per box pair (torchvision ``complete_box_iou_loss``), ``α`` without gradient.
+
+    As in torchvision, ``eps`` only enters ``α = v / (1 - IoU + v + eps)``: the IoU and DIoU parts always
+    use ``eps = 1e-7`` (torchvision calls its DIoU helper without passing ``eps`` on).
+    """
     b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
-    p = _iou_parts(b1, b2, eps)
+    p = _iou_parts(b1, b2, _CIOU_DIOU_EPS)
     v = aspect_term(p["wg"], p["hg"], p["w"], p["h"])
     with torch.no_grad():
         alpha = _safe_div(v, 1 - p["iou"] + v + eps)
-    return reduce_loss(_diou(p, eps) + alpha * v, reduction)
+    return reduce_loss(_diou(p, _CIOU_DIOU_EPS) + alpha * v, reduction)
