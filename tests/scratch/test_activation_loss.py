@@ -196,6 +196,8 @@ def test_activation_and_loss_bad_inputs() -> None:
         F.softmax(np.zeros((2, 2)), dim=2)
     with pytest.raises(ValueError, match=r"weight has 3 values but input shape \(2, 4\) has 4 channels"):
         F.prelu(np.zeros((2, 4)), np.ones(3))
+    with pytest.raises(ValueError, match=r"weight has 3 values but input shape \(3,\) has 1 channels"):
+        F.prelu(np.zeros(3), np.ones(3))  # as torch: below 2-D there is no channel axis
     with pytest.raises(ValueError, match=r"target of class indices must have shape \(3,\).*got \(4,\)"):
         F.cross_entropy(np.zeros((3, 5)), np.zeros(4, dtype=np.int64))
     with pytest.raises(ValueError, match=r"class indices must be in \[0, 5\)"):

@@ -129,3 +129,19 @@ def test_bad_inputs() -> None:
         Tensor(np.ones((2, 3))).sum(axis=2)
     with pytest.raises(TypeError, match="numeric"):
         Tensor(["a", None])
+
+
+@pytest.mark.parametrize(("sa", "sb"), [((4,), (4,)), ((4,), (2, 4, 3)), ((5, 3, 4), (4,)), ((2, 1, 3, 4), (5, 4, 2))])
+def test_matmul_vector_and_broadcast_shapes(compare, sa, sb) -> None:
+    # regression: 1-D @ 1-D (a 0-d result) used to fail in backward (expand_dims of a 0-d grad at axis -2)
+    compare(lambda a, b: a @ b, lambda a, b: a @ b, [rng.standard_normal(sa), rng.standard_normal(sb)])
+
+
+def test_pow_gradients_at_zero_follow_torch(compare) -> None:
+    # regression: x**0 at x = 0 gave NaN (0 · 0^-1); a**b with a = 0, b >= 0 gave NaN for ∂/∂b (0 · log 0)
+    compare(lambda a: a**0, lambda a: a**0, [np.array([0.0, 1.5, -2.0])])
+    base = np.array([0.0, 0.0, 2.0, 0.5])
+    expo = np.array([2.0, 3.0, 0.0, -1.5])
+    compare(lambda a, b: a**b, lambda a, b: a**b, [base, expo])
+    compare(lambda a, b: a**b, lambda a, b: a**b, [rng.standard_normal((3, 4)), np.full((3, 4), 3.0)],
+            grads=[True, False])  # negative bases, integral exponent

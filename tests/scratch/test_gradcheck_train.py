@@ -96,3 +96,13 @@ def test_gradcheck_every_op(name) -> None:
     fn, arrays = GRADCHECK_OPS[name]
     inputs = [Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
     assert gradcheck(fn, inputs)
+
+
+def test_gradcheck_on_a_non_contiguous_input() -> None:
+    # regression: the finite differences perturbed x.reshape(-1), a copy for a transposed array, so the
+    # numerical Jacobian was 0 and a correct backward was reported wrong
+    x = np.random.default_rng(2).standard_normal((3, 4)).T  # [4, 3], not C-contiguous
+    assert gradcheck(lambda t: (t * t).sum(axis=0), [Tensor(x, requires_grad=True)])
+    with pytest.raises(GradcheckError):
+        gradcheck(_WrongSquare.apply, [Tensor(x, requires_grad=True)])
+    np.testing.assert_array_equal(x, np.random.default_rng(2).standard_normal((3, 4)).T)  # restored

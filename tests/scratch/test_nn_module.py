@@ -180,3 +180,43 @@ def test_layer_constructor_errors() -> None:
         lenet5(activation="gelu")
     with pytest.raises(ValueError, match=r"input's last dimension must equal in_features=3.*\(2, 4\)"):
         nn.Linear(3, 2)(np.zeros((2, 4), dtype=np.float32))
+
+
+def test_registering_over_a_plain_attribute_is_visible() -> None:
+    # regression: `self.w = None` then `self.w = Parameter(...)` left the stale None in __dict__, so
+    # `module.w` returned None although the parameter was registered (torch removes the plain attribute)
+    class _M(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = None
+            self.weight = nn.Parameter(np.ones(3))
+            self.sub = None
+            self.sub = nn.Linear(3, 2)
+
+    class _T(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = None
+            self.weight = torch.nn.Parameter(torch.ones(3))
+            self.sub = None
+            self.sub = torch.nn.Linear(3, 2)
+
+    ours, theirs = _M(), _T()
+    assert isinstance(ours.weight, nn.Parameter) and isinstance(theirs.weight, torch.nn.Parameter)
+    assert isinstance(ours.sub, nn.Linear)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_sequential_slicing_and_train_eval_reach_nested_children() -> None:
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.5), nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                 torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)))
+    assert list(ours[1:]._modules) == list(theirs[1:]._modules) == ["1", "2", "3"]
+    assert type(ours[-1]).__name__ == type(theirs[-1]).__name__ == "Sequential"
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.eval()
+    assert not any(m.training for m in ours.modules())
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32))
+    assert ours[2](x) is x  # Dropout in eval mode is the identity
+    ours.train()
+    assert all(m.training for m in ours.modules())

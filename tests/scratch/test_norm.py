@@ -121,3 +121,23 @@ def test_norm_bad_inputs() -> None:
         F.group_norm(np.zeros((2, 6, 2, 2)), 4)
     with pytest.raises(TypeError, match="input must be a floating-point tensor"):
         F.layer_norm(np.zeros((2, 3), dtype=np.int64), 3)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_instance_norm2d_tracking_module_matches_torch_state_dict(momentum) -> None:
+    # regression: InstanceNorm2d(track_running_stats=True) lacked torch's num_batches_tracked buffer (so a
+    # torch state_dict did not load strictly) and crashed on momentum=None (torch treats it as 0)
+    ours = nn.InstanceNorm2d(3, affine=True, track_running_stats=True, momentum=momentum).double()
+    theirs = torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True, momentum=momentum).double()
+    with torch.no_grad():
+        theirs.weight.uniform_(0.5, 1.5)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    for train in (True, True, False):
+        ours.train(train)
+        theirs.train(train)
+        x = rng.standard_normal((2, 3, 4, 5))
+        np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-7, atol=1e-10)
+    sd, tsd = ours.state_dict(), theirs.state_dict()
+    assert list(sd) == list(tsd)
+    for k in sd:
+        np.testing.assert_allclose(sd[k], tsd[k].numpy(), rtol=1e-7, atol=1e-10, err_msg=k)

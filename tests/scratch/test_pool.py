@@ -118,3 +118,29 @@ def test_pool_bad_inputs() -> None:
         F.spatial_pyramid_pool(np.zeros((1, 1, 4, 4)), (1,), mode="median")
     with pytest.raises(ValueError, match="divisor_override"):
         F.avg_pool2d(np.zeros((1, 1, 4, 4)), 2, divisor_override=0)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "dilation", "ceil_mode"),
+                         [(2, 2, 1, 1, False), (3, 2, 1, (1, 2), True), ((3, 2), (1, 2), (1, 1), 1, True)])
+def test_max_pool2d_windows_of_minus_inf_route_gradient_like_torch(compare, kernel, stride, padding, dilation,
+                                                                    ceil_mode) -> None:
+    # regression: a window holding only −∞ sent its gradient into the padding (lost) instead of to its first
+    # in-bounds pixel, which is where torch's kernel puts the index
+    x = np.random.default_rng(3).standard_normal((2, 2, 6, 7))
+    x[np.random.default_rng(4).random(x.shape) < 0.7] = -np.inf
+    kw = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    compare(lambda t: F.max_pool2d(t, **kw), lambda t: TF.max_pool2d(t, **kw), [x])
+    _, idx = F.max_pool2d(Tensor(x), return_indices=True, **kw)
+    _, tidx = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(idx, tidx.numpy())
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d"])
+def test_pools_on_an_empty_batch(name) -> None:
+    # regression: adaptive_max_pool2d failed on N = 0 (reshape(.., -1) of an empty array)
+    x = np.zeros((0, 3, 5, 4))
+    arg = 2
+    ours = getattr(F, name)(Tensor(x, requires_grad=True), arg)
+    theirs = getattr(TF, name)(torch.tensor(x), arg)
+    assert ours.shape == tuple(theirs.shape) == (0, 3, 2, 2)
+    ours.backward(np.zeros(ours.shape))

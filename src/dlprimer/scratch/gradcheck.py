@@ -60,17 +60,17 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     numerical: dict[int, NDArray[np.float64]] = {}
     for i in checked:
         x = inputs[i].data
-        flat = x.reshape(-1)  # a view: perturb in place
         jac = np.zeros((n_out, x.size))
         for j in range(x.size):
-            orig = flat[j]
-            flat[j] = orig + eps
+            at = np.unravel_index(j, x.shape)  # perturb x itself in place (any strides; reshape may copy)
+            orig = x[at]
+            x[at] = orig + eps
             with no_grad():
                 plus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
-            flat[j] = orig - eps
+            x[at] = orig - eps
             with no_grad():
                 minus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
-            flat[j] = orig
+            x[at] = orig
             jac[:, j] = (plus - minus) / (2 * eps)
         numerical[i] = jac
     # analytical Jacobians: one backward per output element

@@ -50,6 +50,8 @@ class Module:
             raise AttributeError("Module.__init__() must be called before assigning attributes")
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
+        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_buffer_names", ()):
+            self.__dict__.pop(name, None)  # a plain attribute of that name would shadow the registered value
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):

@@ -113,9 +113,14 @@ class GroupNorm(Module):
 
 
 class InstanceNorm2d(Module):
-    """Instance norm of ``[N, C, H, W]``; torch's defaults ``affine=False, track_running_stats=False``."""
+    """Instance norm of ``[N, C, H, W]``; torch's defaults ``affine=False, track_running_stats=False``.
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+    With ``track_running_stats`` the buffers are torch's: ``running_mean``, ``running_var`` and a
+    ``num_batches_tracked`` that (as in torch's InstanceNorm) is never incremented, so ``state_dict`` keys
+    match; ``momentum=None`` means 0 (torch passes ``momentum or 0.0``: the running statistics stay put).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
                  track_running_stats: bool = False, dtype: Any = np.float32) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features")
@@ -127,6 +132,7 @@ class InstanceNorm2d(Module):
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
     def forward(self, x: Any) -> Tensor:
         t = float_tensor(x, "input")
@@ -136,4 +142,5 @@ class InstanceNorm2d(Module):
         tracked = self.track_running_stats
         return F.instance_norm(t, self.running_mean if tracked else None, self.running_var if tracked else None,
                                self.weight if self.affine else None, self.bias if self.affine else None,
-                               use_input_stats=self.training or not tracked, momentum=self.momentum, eps=self.eps)
+                               use_input_stats=self.training or not tracked,
+                               momentum=0.0 if self.momentum is None else self.momentum, eps=self.eps)

@@ -178,13 +178,14 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
 
 
 def prelu(input: Any, weight: Any) -> Tensor:
-    """Parametric ReLU: ``x if x > 0 else w_c·x`` with ``weight`` of shape ``[1]`` or ``[C]`` (C = axis 1)."""
+    """Parametric ReLU: ``x if x > 0 else w_c·x`` with ``weight`` of shape ``[1]`` or ``[C]`` (C = axis 1;
+    an input of fewer than 2 dimensions has one channel, as in torch, so it takes ``[1]`` only)."""
     x = float_tensor(input, "input")
     w = float_tensor(weight, "weight")
     if w.ndim != 1:
         raise ValueError(f"weight must be 1-D ([1] or [C]), got shape {w.shape}")
     if w.shape[0] != 1:
-        channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+        channels = x.shape[1] if x.ndim >= 2 else 1  # torch: below 2-D there is no channel axis (1 channel)
         if w.shape[0] != channels:
             raise ValueError(f"weight has {w.shape[0]} values but input shape {x.shape} has {channels} channels")
         if x.ndim >= 2:

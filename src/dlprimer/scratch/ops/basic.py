@@ -89,7 +89,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``z = a^p`` for a constant exponent ``p``. ``∂z/∂a = p · a^(p−1)``."""
+    """``z = a^p`` for a constant exponent ``p``. ``∂z/∂a = p · a^(p−1)``; for ``p = 0`` (a constant 1)
+    the gradient is 0 everywhere, also at ``a = 0`` where ``0 · 0^(−1)`` would be NaN (torch's rule)."""
 
     @staticmethod
     def forward(ctx: Context, a: NDArray[Any], exponent: float) -> NDArray[Any]:
@@ -101,13 +102,19 @@ class Pow(Function):
     def backward(ctx: Context, grad: NDArray[Any]) -> NDArray[Any]:
         (a,) = ctx.saved
         p = ctx.exponent
+        if p == 0.0:
+            return np.zeros_like(grad)
         if p == 2.0:
             return grad * 2.0 * a
         return grad * p * np.power(a, np.asarray(p - 1.0, dtype=a.dtype))
 
 
 class PowTensor(Function):
-    """``z = a^b`` with both tensors. ``∂z/∂a = b · a^(b−1)``, ``∂z/∂b = a^b · ln a``."""
+    """``z = a^b`` with both tensors. ``∂z/∂a = b · a^(b−1)``, ``∂z/∂b = a^b · ln a``.
+
+    As torch (``pow_backward_self`` / ``pow_backward_exponent``): ``∂z/∂a = 0`` where ``b = 0``, and
+    ``∂z/∂b = 0`` where ``a = 0`` and ``b ≥ 0`` (the limit of ``a^b ln a``; the formula gives ``0 · −∞``).
+    """
 
     @staticmethod
     def forward(ctx: Context, a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
@@ -118,11 +125,12 @@ class PowTensor(Function):
     @staticmethod
     def backward(ctx: Context, grad: NDArray[Any]) -> tuple[Any, Any]:
         a, b, out = ctx.saved
-        ga = unbroadcast(grad * b * np.power(a, b - 1), np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = None
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = unbroadcast(grad * out * np.log(a), np.shape(b))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = unbroadcast(np.where(b == 0, 0.0, grad * b * np.power(a, b - 1)), np.shape(a))
+            if ctx.needs_input_grad[1]:
+                gb = unbroadcast(np.where((a == 0) & (b >= 0), 0.0, grad * out * np.log(a)), np.shape(b))
         return ga, gb
 
 
@@ -187,11 +195,11 @@ class MatMul(Function):
         a, b = ctx.saved
         a2 = a[None, :] if a.ndim == 1 else a  # [.., n, k]
         b2 = b[:, None] if b.ndim == 1 else b  # [.., k, m]
-        g2 = grad
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        g2 = grad  # undo the promotions in reverse order (1-D @ 1-D: a 0-d grad becomes [1, 1])
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))

@@ -81,7 +81,11 @@ class MaxPool2dFunction(Function):
                 d: tuple[int, int], ho: int, wo: int) -> NDArray[Any]:
         xp = _padded(x, p, k, s, d, ho, wo, -np.inf)
         best = np.full((*x.shape[:2], ho, wo), -np.inf, dtype=x.dtype)  # [N, C, Ho, Wo]
-        arg = np.zeros(best.shape, dtype=np.int32)  # kernel offset index i·k_w + j of the max
+        # kernel offset index i·k_w + j of the max; it starts (as torch's kernel) at the window's first
+        # in-bounds offset, so a window of −∞ values sends its gradient to a real pixel, not to the padding
+        i0 = np.maximum(-(-(p[0] - np.arange(ho) * s[0]) // d[0]), 0)  # [Ho] first row offset inside
+        j0 = np.maximum(-(-(p[1] - np.arange(wo) * s[1]) // d[1]), 0)  # [Wo]
+        arg = np.broadcast_to((i0[:, None] * k[1] + j0[None, :]).astype(np.int32), best.shape).copy()
         for i in range(k[0]):
             for j in range(k[1]):
                 v = xp[_offset_slices(i, j, s, d, ho, wo)]
@@ -267,9 +271,10 @@ class AdaptiveMaxPool2dFunction(Function):
             for j in range(out_hw[1]):
                 region = x[:, :, hlo[i] : hhi[i], wlo[j] : whi[j]]
                 rw = whi[j] - wlo[j]
-                a = region.reshape(n, c, -1).argmax(axis=-1)  # first max in scan order
+                a = region.reshape(n, c, region.shape[2] * region.shape[3]).argmax(axis=-1)  # first max, scan order
                 flat_idx[:, :, i, j] = (hlo[i] + a // rw) * w + wlo[j] + a % rw
-        out = np.take_along_axis(x.reshape(n, c, h * w), flat_idx.reshape(n, c, -1), axis=-1).reshape(out.shape)
+        nbins = out_hw[0] * out_hw[1]  # explicit sizes: reshape(.., -1) is ambiguous for an empty batch
+        out = np.take_along_axis(x.reshape(n, c, h * w), flat_idx.reshape(n, c, nbins), axis=-1).reshape(out.shape)
         ctx.idx, ctx.shape = flat_idx, x.shape
         return out
 
@@ -277,8 +282,9 @@ class AdaptiveMaxPool2dFunction(Function):
     def backward(ctx: Context, grad: NDArray[Any]) -> NDArray[Any]:
         n, c, h, w = ctx.shape
         dx = np.zeros((n, c, h * w), dtype=grad.dtype)
-        idx = ctx.idx.reshape(n, c, -1)
-        g = grad.reshape(n, c, -1)
+        nbins = ctx.idx.shape[2] * ctx.idx.shape[3]
+        idx = ctx.idx.reshape(n, c, nbins)
+        g = grad.reshape(n, c, nbins)
         nn_, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
         np.add.at(dx, (nn_[..., None], cc[..., None], idx), g)  # overlapping bins may share a max
         return dx.reshape(ctx.shape)
