@@ -52,40 +52,39 @@ def _restore_masks(warped: Tensor, like: Tensor) -> Tensor:
     return warped[:, 0].to(like.dtype)  # [N, H', W']
 
 
-class RandomHorizontalFlip(Transform):
+class _RandomFlip(Transform):
+    """Mirror along one axis with probability ``p`` (boxes are mirrored too; nothing is dropped).
+
+    Subclasses set ``_flip`` (the functional op) and ``_mask_dim`` (the mask axis it mirrors).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = check_probability(p)
+
+    def forward(self, sample: Sample, generator: torch.Generator | None) -> Sample:
+        if not bernoulli(self.p, generator):
+            return sample
+        if "boxes" in sample:
+            sample["image"], sample["boxes"] = self._flip(sample["image"], sample["boxes"])
+        else:
+            sample["image"] = self._flip(sample["image"])
+        if "masks" in sample:
+            sample["masks"] = sample["masks"].flip(self._mask_dim)
+        return sample
+
+
+class RandomHorizontalFlip(_RandomFlip):
     """Mirror left-right with probability ``p`` (boxes ``x -> W - x``; nothing is dropped)."""
 
-    def __init__(self, p: float = 0.5) -> None:
-        self.p = check_probability(p)
-
-    def forward(self, sample: Sample, generator: torch.Generator | None) -> Sample:
-        if not bernoulli(self.p, generator):
-            return sample
-        if "boxes" in sample:
-            sample["image"], sample["boxes"] = F.hflip(sample["image"], sample["boxes"])
-        else:
-            sample["image"] = F.hflip(sample["image"])
-        if "masks" in sample:
-            sample["masks"] = sample["masks"].flip(-1)
-        return sample
+    _flip = staticmethod(F.hflip)
+    _mask_dim = -1
 
 
-class RandomVerticalFlip(Transform):
+class RandomVerticalFlip(_RandomFlip):
     """Mirror top-bottom with probability ``p`` (boxes ``y -> H - y``; nothing is dropped)."""
 
-    def __init__(self, p: float = 0.5) -> None:
-        self.p = check_probability(p)
-
-    def forward(self, sample: Sample, generator: torch.Generator | None) -> Sample:
-        if not bernoulli(self.p, generator):
-            return sample
-        if "boxes" in sample:
-            sample["image"], sample["boxes"] = F.vflip(sample["image"], sample["boxes"])
-        else:
-            sample["image"] = F.vflip(sample["image"])
-        if "masks" in sample:
-            sample["masks"] = sample["masks"].flip(-2)
-        return sample
+    _flip = staticmethod(F.vflip)
+    _mask_dim = -2
 
 
 # ----------------------------------------------------------------------------------------------- resize

@@ -19,6 +19,21 @@ from dlprimer.scratch.nn.module import Module, Parameter
 from dlprimer.scratch.ops._checks import float_tensor
 
 
+def _init_channel_norm(module: Module, num_features: int, eps: float, momentum: float | None, affine: bool,
+                       track_running_stats: bool, dtype: Any) -> None:
+    """The parameters and buffers shared by BatchNorm and InstanceNorm, named and shaped as torch's."""
+    module.num_features = _positive_int(num_features, "num_features")
+    module.eps, module.momentum, module.affine = eps, momentum, affine
+    module.track_running_stats = track_running_stats
+    if affine:
+        module.weight = Parameter(np.ones(num_features, dtype=dtype))
+        module.bias = Parameter(np.zeros(num_features, dtype=dtype))
+    if track_running_stats:
+        module.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        module.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        module.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+
+
 class _BatchNorm(Module):
     _ranks: tuple[int, ...] = ()
     _layout = ""
@@ -26,16 +41,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype: Any = np.float32) -> None:
         super().__init__()
-        self.num_features = _positive_int(num_features, "num_features")
-        self.eps, self.momentum, self.affine = eps, momentum, affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+        _init_channel_norm(self, num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x: Any) -> Tensor:
         t = float_tensor(x, "input")
@@ -123,16 +129,7 @@ class InstanceNorm2d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
                  track_running_stats: bool = False, dtype: Any = np.float32) -> None:
         super().__init__()
-        self.num_features = _positive_int(num_features, "num_features")
-        self.eps, self.momentum, self.affine = eps, momentum, affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+        _init_channel_norm(self, num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x: Any) -> Tensor:
         t = float_tensor(x, "input")
