@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
+
+from _timing import median_time
 
 
 def main() -> None:
@@ -62,14 +61,6 @@ def main() -> None:
                   f"{t_theirs / t_ours:14.2f}", flush=True)
 
 
-def median_time(fn: Callable[[], None], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _scratch_step(F: Any, Tensor: Any, x: Any, w: Any, b: Any, s: int, p: int, g: Any) -> None:  # noqa: N803

@@ -11,11 +11,10 @@ be identical before timing.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torchvision.ops as tvo
+from _timing import median_time
 
 from dlprimer.boxes import batched_nms, nms
 
@@ -41,14 +40,6 @@ def clustered_layout(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, tor
     return boxes, torch.rand(n, generator=g), torch.randint(0, 80, (k,), generator=g)[which]
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

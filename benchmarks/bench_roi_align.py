@@ -10,11 +10,10 @@ Prints torchvision_time / our_time (> 1: we are faster). Outputs are checked to 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torchvision.ops as tvo
+from _timing import median_time
 
 from dlprimer.boxes import roi_align
 
@@ -27,14 +26,6 @@ def make_rois(k: int, seed: int) -> torch.Tensor:
     return torch.cat([idx, xy, (xy + wh).clamp(max=800)], 1)
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
