@@ -84,7 +84,12 @@ def cutmix(images: Tensor, targets: Tensor, box: Sequence[int]) -> tuple[Tensor,
 
 
 class _BatchMix:
-    def __init__(self, alpha: float, num_classes: int | None, label_smoothing: float, p: float) -> None:
+    """Shared by MixUp and CutMix: checks, one-hot (optionally smoothed) targets, the ``p`` gate; the
+    subclass's ``_mix(images, targets, generator)`` does the mixing."""
+
+    def __init__(
+        self, alpha: float = 1.0, num_classes: int | None = None, label_smoothing: float = 0.0, p: float = 1.0
+    ) -> None:
         self.alpha = check_nonnegative(alpha, "alpha")
         if self.alpha == 0:
             raise ValueError("alpha must be > 0 (Beta(alpha, alpha)), got 0")
@@ -93,6 +98,18 @@ class _BatchMix:
         self.num_classes = num_classes
         self.label_smoothing = check_probability(label_smoothing, "label_smoothing")
         self.p = check_probability(p)
+
+    def __call__(
+        self, images: Tensor, labels: Tensor, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor]:
+        check_image(images, "images", batched=True)
+        targets = _targets(labels, self.num_classes, self.label_smoothing, images.shape[0]).to(images.device)
+        if uniform(0.0, 1.0, generator) >= self.p:
+            return images.clone(), targets
+        return self._mix(images, targets, generator)
+
+    def _mix(self, images: Tensor, targets: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes}, "
@@ -103,18 +120,7 @@ class MixUp(_BatchMix):
     """``MixUp(alpha, num_classes)(images, labels, generator) -> (images, targets)``; with probability
     ``1 - p`` the batch is returned unmixed (targets still one-hot / smoothed)."""
 
-    def __init__(
-        self, alpha: float = 1.0, num_classes: int | None = None, label_smoothing: float = 0.0, p: float = 1.0
-    ) -> None:
-        super().__init__(alpha, num_classes, label_smoothing, p)
-
-    def __call__(
-        self, images: Tensor, labels: Tensor, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
-        check_image(images, "images", batched=True)
-        targets = _targets(labels, self.num_classes, self.label_smoothing, images.shape[0]).to(images.device)
-        if uniform(0.0, 1.0, generator) >= self.p:
-            return images.clone(), targets
+    def _mix(self, images: Tensor, targets: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         return mixup(images, targets, beta(self.alpha, generator))
 
 
@@ -123,11 +129,6 @@ class CutMix(_BatchMix):
     ``sqrt(1 - λ0)`` of the image's with ``λ0 ~ Beta(α, α)``, centre uniform; the targets use the λ
     recomputed after clipping."""
 
-    def __init__(
-        self, alpha: float = 1.0, num_classes: int | None = None, label_smoothing: float = 0.0, p: float = 1.0
-    ) -> None:
-        super().__init__(alpha, num_classes, label_smoothing, p)
-
     def get_box(self, h: int, w: int, lam: float, generator: torch.Generator | None) -> tuple[int, int, int, int]:
         """Unclipped-centre box ``(x1, y1, x2, y2)`` of half-sides ``int(r W), int(r H)``, ``r = sqrt(1-λ)/2``."""
         cx, cy = int(uniform(0, w, generator)), int(uniform(0, h, generator))
@@ -135,13 +136,7 @@ class CutMix(_BatchMix):
         hw, hh = int(r * w), int(r * h)
         return cx - hw, cy - hh, cx + hw, cy + hh
 
-    def __call__(
-        self, images: Tensor, labels: Tensor, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
-        check_image(images, "images", batched=True)
-        targets = _targets(labels, self.num_classes, self.label_smoothing, images.shape[0]).to(images.device)
-        if uniform(0.0, 1.0, generator) >= self.p:
-            return images.clone(), targets
+    def _mix(self, images: Tensor, targets: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         lam0 = beta(self.alpha, generator)
         box = self.get_box(images.shape[-2], images.shape[-1], lam0, generator)
         out, mixed, _ = cutmix(images, targets, box)
