@@ -138,9 +138,12 @@ def test_segm_errors():
     with pytest.raises(ValueError, match="need the image's 'height' and 'width'"):
         evaluate(gt, dt, iou_type="segm")
     gt, dt = _segm_data(0)
-    h, w = dt[0]["segmentation"]["size"]
-    dt[0]["segmentation"]["size"] = [h * w, 1]  # same pixel count, wrong shape
-    with pytest.raises(ValueError, match=rf"results\[0\]\.segmentation: RLE size \[{h * w}, 1\] differs"):
+    dt[0]["segmentation"]["counts"] = "!!!!"  # truncated compressed RLE: named by file, record and field
+    with pytest.raises(ValueError, match=r"results\[0\]\.segmentation: compressed RLE string is truncated"):
+        evaluate(gt, dt, iou_type="segm")
+    gt, dt = _segm_data(0)
+    dt[0]["segmentation"]["size"] = ["a", 3]
+    with pytest.raises(ValueError, match=r"results\[0\]\.segmentation: RLE size must be \[height, width\]"):
         evaluate(gt, dt, iou_type="segm")
     gt, dt = _segm_data(0)
     del gt["annotations"][2]["segmentation"]

@@ -37,7 +37,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dlprimer.metrics.coco._accumulate import accumulate
-from dlprimer.metrics.coco._io import (
+from dlprimer.metrics.coco._match import Matches, box_iou_coco, match
+from dlprimer.metrics.coco._segm import SegmData, load_segm
+from dlprimer.metrics.coco._summary import STANDARD_AREAS, per_class_table, stats_and_summary
+from dlprimer.metrics.coco.dataset import (
     Detections,
     GroundTruth,
     _source,
@@ -45,9 +48,6 @@ from dlprimer.metrics.coco._io import (
     load_detections,
     load_ground_truth,
 )
-from dlprimer.metrics.coco._match import Matches, box_iou_coco, match
-from dlprimer.metrics.coco._segm import SegmData, load_segm
-from dlprimer.metrics.coco._summary import STANDARD_AREAS, per_class_table, stats_and_summary
 
 __all__ = [
     "COCOEvalResult",
