@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
 import json
 
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 
 from dlprimer.cli import main
 from dlprimer.metrics.coco.synthetic import make_coco
+from oracles import run_pycocotools
 
 
 def _files(tmp_path, seed=1):
@@ -22,20 +20,8 @@ def _files(tmp_path, seed=1):
 
 
 def _pycocotools(gt, dt, iou_type="bbox"):
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        ev = COCOeval(coco, coco.loadRes(copy.deepcopy(dt)), iou_type)
-        ev.evaluate()
-        ev.accumulate()
-        start = len(out.getvalue())
-        ev.summarize()
-    return ev, out.getvalue()[start:]
+    ev = run_pycocotools(gt, dt, iou_type)
+    return ev, ev.printed
 
 
 def test_summary_equals_pycocotools(tmp_path, capsys):
@@ -106,9 +92,9 @@ def test_malformed_json(tmp_path, capsys):
 
 def test_segm_and_bad_iou_type(tmp_path, capsys):
     _, _, g, d = _files(tmp_path)
-    rc = main(["coco-eval", g, d, "--iou-type", "keypoints"])
+    rc = main(["coco-eval", g, d, "--iou-type", "polygon"])
     err = capsys.readouterr().err
-    assert rc == 2 and "iou_type must be 'bbox' or 'segm'" in err
+    assert rc == 2 and "iou_type must be one of ['bbox', 'segm'" in err and "got 'polygon'" in err
     gt = {
         "images": [{"id": 1, "height": 20, "width": 20}],
         "categories": [{"id": 1, "name": "a"}],

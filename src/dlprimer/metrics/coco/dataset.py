@@ -207,23 +207,21 @@ def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, 
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
                     raise ValueError(f"{src}: {section}[{i}].{field} must be a number, got {v!r}")
         arr = np.fromiter(values, dtype=np.float64, count=len(values))
-    elif _plain_number_lists(values):
+    else:
+        plain = _plain_number_lists(values)
         try:
-            arr = np.asarray(values, dtype=np.float64)
+            arr = np.asarray(values, dtype=np.float64) if plain else None
         except (ValueError, TypeError):
             arr = None
-    if arr is None or arr.shape != (len(values), *shape):
-        for i, v in enumerate(values):
-            try:
-                ok = np.asarray(v, dtype=np.float64).shape == shape
-            except (ValueError, TypeError):
-                ok = False
-            if not ok or not isinstance(v, (list, tuple)) or not all(
-                isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in v
-            ):
-                want = "a number" if not shape else f"a list of {shape[0]} numbers"
-                raise ValueError(f"{src}: {section}[{i}].{field} must be {want}, got {v!r}")
-        raise ValueError(f"{src}: {section} {field} values could not be read as numbers")  # pragma: no cover
+        if arr is None or arr.shape != (len(values), *shape):
+            for i, v in enumerate(values):  # name the first record that is not a list of shape[0] numbers
+                if not (
+                    isinstance(v, (list, tuple))
+                    and len(v) == shape[0]
+                    and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in v)
+                ):
+                    raise ValueError(f"{src}: {section}[{i}].{field} must be a list of {shape[0]} numbers, got {v!r}")
+            arr = np.asarray(values, dtype=np.float64)  # numbers of NumPy types: valid, read here
     bad = ~np.isfinite(arr).reshape(len(values), int(np.prod(shape))).all(axis=1)  # [N]
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
