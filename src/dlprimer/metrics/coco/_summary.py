@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dlprimer.metrics.coco._accumulate import Tables
+from dlprimer.metrics.coco._keypoints import KEYPOINT_AREAS
 from dlprimer.metrics.coco._params import STANDARD_AREAS, EvalParams
 
 __all__ = ["STANDARD_AREAS", "Stat", "mean_valid", "per_area_table", "per_class_table", "render_line", "summarize"]
@@ -54,7 +55,7 @@ def _iou_index(iou_thresholds: NDArray[np.float64], value: float) -> NDArray[np.
 def _name(kind: str, iou: float | None, area: str, first_area: str, max_det: int) -> str:
     name = kind + ("" if iou is None else str(round(iou * 100)))
     name += "" if area == first_area else f"_{area.strip()}"
-    return name + (f"@{max_det}" if kind == "AR" else "")
+    return name + (f"@{max_det}" if kind == "AR" else "")  # AR50@20: keypoints' AR at IoU 0.5
 
 
 def summarize(tables: Tables, params: EvalParams) -> list[Stat]:
@@ -62,27 +63,34 @@ def summarize(tables: Tables, params: EvalParams) -> list[Stat]:
 
     Rows: AP (IoU mean), AP50, AP75 at the first area range and the largest cap; with the standard four
     areas AP small/medium/large; AR at the first area for each cap; with the standard areas AR
-    small/medium/large at the largest cap. Defaults give pycocotools' 12 numbers, bitwise.
+    small/medium/large at the largest cap. Defaults give pycocotools' 12 numbers, bitwise. With the keypoint
+    areas (all/medium/large): pycocotools' 10 keypoint numbers (AP, AP50, AP75, AP M/L, AR, AR50, AR75,
+    AR M/L at the largest cap).
     """
-    labels, max_dets = list(params.area_ranges), params.max_dets
+    max_dets = params.max_dets
     standard = list(params.area_ranges.values()) == list(STANDARD_AREAS.values())  # any labels
     m_last = len(max_dets) - 1
     rows: list[tuple[str, float | None, int, int]] = [("AP", None, 0, m_last), ("AP", 0.5, 0, m_last)]
     rows.append(("AP", 0.75, 0, m_last))
+    if list(params.area_ranges.values()) == list(KEYPOINT_AREAS.values()):  # pycocotools' 10 keypoint stats
+        rows += [("AP", None, 1, m_last), ("AP", None, 2, m_last)]
+        rows += [("AR", iou, 0, m_last) for iou in (None, 0.5, 0.75)] + [("AR", None, a, m_last) for a in (1, 2)]
+        return [_stat(kind, iou, a, m, tables, params) for kind, iou, a, m in rows]
     if standard:
         rows += [("AP", None, a, m_last) for a in (1, 2, 3)]
     rows += [("AR", None, 0, m) for m in range(len(max_dets))]
     if standard:
         rows += [("AR", None, a, m_last) for a in (1, 2, 3)]
-    stats = []
-    for kind, iou, a, m in rows:
-        s = tables.precision if kind == "AP" else tables.recall
-        if iou is not None:
-            s = s[_iou_index(params.iou_thresholds, iou)]
-        value = mean_valid(s[..., a, m])
-        name = _name(kind, iou, labels[a], labels[0], max_dets[m])
-        stats.append(Stat(name, kind, iou, labels[a], max_dets[m], value))
-    return stats
+    return [_stat(kind, iou, a, m, tables, params) for kind, iou, a, m in rows]
+
+
+def _stat(kind: str, iou: float | None, a: int, m: int, tables: Tables, params: EvalParams) -> Stat:
+    labels, max_dets = list(params.area_ranges), params.max_dets
+    s = tables.precision if kind == "AP" else tables.recall
+    if iou is not None:
+        s = s[_iou_index(params.iou_thresholds, iou)]
+    value = mean_valid(s[..., a, m])
+    return Stat(_name(kind, iou, labels[a], labels[0], max_dets[m]), kind, iou, labels[a], max_dets[m], value)
 
 
 def per_area_table(tables: Tables, params: EvalParams) -> dict[str, dict[str, float]]:

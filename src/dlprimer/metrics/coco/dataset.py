@@ -104,7 +104,7 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{name} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})") from None
+        raise ValueError(f"{name} is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dlprimer.metrics.coco._accumulate import Tables, accumulate
+from dlprimer.metrics.coco._keypoints import COCO_KEYPOINT_SIGMAS, KEYPOINT_AREAS, KeypointData, load_keypoints
 from dlprimer.metrics.coco._match import Matches, match
 from dlprimer.metrics.coco._params import EvalParams
 from dlprimer.metrics.coco._segm import SegmData, load_segm
@@ -28,7 +29,7 @@ from dlprimer.metrics.coco.dataset import Detections, GroundTruth, _source, load
 
 __all__ = ["COCOEvalResult", "COCOEvaluator", "evaluate"]
 
-IOU_TYPES = ("bbox", "segm")
+IOU_TYPES = ("bbox", "segm", "keypoints")
 
 
 @dataclass(frozen=True)
@@ -99,22 +100,38 @@ class COCOEvaluator:
         iou_type: str = "bbox",
         iou_thresholds: ArrayLike | None = None,
         rec_thresholds: ArrayLike | None = None,
-        max_dets: Sequence[int] = (1, 10, 100),
+        max_dets: Sequence[int] | None = None,
         area_ranges: Mapping | Sequence | None = None,
         compat_gt_id_zero: bool = False,
+        kpt_oks_sigmas: ArrayLike | None = None,
     ) -> None:
         if iou_type not in IOU_TYPES:
             raise ValueError(f"iou_type must be one of {list(IOU_TYPES)}, got {iou_type!r}")
         self.iou_type = iou_type
+        kp = iou_type == "keypoints"
+        if max_dets is None:
+            max_dets = (20,) if kp else (1, 10, 100)
+        if area_ranges is None and kp:
+            area_ranges = dict(KEYPOINT_AREAS)
         self.params = EvalParams.build(iou_thresholds, rec_thresholds, max_dets, area_ranges, compat_gt_id_zero)
         self.segm: SegmData | None = None
-        if iou_type == "segm":
+        self.keypoints: KeypointData | None = None
+        if iou_type in ("segm", "keypoints"):
             if isinstance(gt, GroundTruth) or isinstance(dt, Detections):
-                raise TypeError("iou_type='segm' needs the COCO dict (or path) and results list (or path)")
+                raise TypeError(f"iou_type={iou_type!r} needs the COCO dict (or path) and results list (or path)")
             gt_data, gt_src = _source(gt, "ground-truth", "<gt dict>")
             self.gt = load_ground_truth(gt_data, source=gt_src)
-            self.segm = load_segm(gt_data, self.gt, dt, gt_src)
-            self.dt = self.segm.det
+            if kp:
+                sigmas = COCO_KEYPOINT_SIGMAS if kpt_oks_sigmas is None else np.asarray(kpt_oks_sigmas, np.float64)
+                if sigmas.ndim != 1 or sigmas.size == 0 or not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+                    raise ValueError(
+                        f"kpt_oks_sigmas must be a non-empty list of positive numbers, got {kpt_oks_sigmas!r}"
+                    )
+                self.keypoints = load_keypoints(gt_data, self.gt, dt, gt_src, sigmas.reshape(-1))
+                self.dt = self.keypoints.det
+            else:
+                self.segm = load_segm(gt_data, self.gt, dt, gt_src)
+                self.dt = self.segm.det
         else:
             self.gt = gt if isinstance(gt, GroundTruth) else load_ground_truth(gt)
             self.dt = dt if isinstance(dt, Detections) else load_detections(dt, self.gt)
@@ -130,9 +147,13 @@ class COCOEvaluator:
 
     def match(self) -> Matches:
         """Phase 1: match detections to ground truth (see :mod:`dlprimer.metrics.coco._match`)."""
-        pair_iou = None if self.segm is None else self.segm.pair_iou
+        pair_iou, ignore = None, None
+        if self.segm is not None:
+            pair_iou = self.segm.pair_iou
+        elif self.keypoints is not None:
+            pair_iou, ignore = self.keypoints.pair_iou, self.keypoints.ignore
         p = self.params
-        self.matches = match(self.gt, self.dt, p.iou_thresholds, p.area_array, p.max_dets[-1], pair_iou)
+        self.matches = match(self.gt, self.dt, p.iou_thresholds, p.area_array, p.max_dets[-1], pair_iou, ignore)
         return self.matches
 
     def accumulate(self) -> Tables:
@@ -213,9 +234,10 @@ def evaluate(
     iou_type: str = "bbox",
     iou_thresholds: ArrayLike | None = None,
     rec_thresholds: ArrayLike | None = None,
-    max_dets: Sequence[int] = (1, 10, 100),
+    max_dets: Sequence[int] | None = None,
     area_ranges: Mapping | Sequence | None = None,
     compat_gt_id_zero: bool = False,
+    kpt_oks_sigmas: ArrayLike | None = None,
 ) -> COCOEvalResult:
     """Evaluate COCO bbox results ``dt`` against ground truth ``gt``; equals pycocotools' ``COCOeval``.
 
@@ -223,20 +245,24 @@ def evaluate(
         gt: a COCO dict (``images``, ``annotations`` with ``id, image_id, category_id, bbox [x, y, w, h],
             area`` and optional ``iscrowd``, ``categories``) or a path to its JSON.
         dt: a results list (``image_id, category_id, bbox, score``) or a path to its JSON.
-        iou_type: ``"bbox"`` or ``"segm"`` (masks: polygons, uncompressed or compressed RLE, see
-            :mod:`dlprimer.metrics.coco._masks`; polygons need the images' ``height``/``width``).
+        iou_type: ``"bbox"``, ``"segm"`` (masks: polygons, uncompressed or compressed RLE, see
+            :mod:`dlprimer.metrics.coco._masks`; polygons need the images' ``height``/``width``) or
+            ``"keypoints"`` (OKS, :mod:`dlprimer.metrics.coco._keypoints`; ground truth needs ``keypoints``
+            and ``num_keypoints``, results ``keypoints``).
         iou_thresholds: default ``0.50:0.05:0.95`` (10 values).
         rec_thresholds: default ``0:0.01:1`` (101 values).
-        max_dets: detection caps per image and category, default ``(1, 10, 100)``; sorted ascending.
+        max_dets: detection caps per image and category, default ``(1, 10, 100)`` (keypoints: ``(20,)``);
+            sorted ascending.
             AP rows use the largest cap, the AR rows each cap.
         area_ranges: ``{label: (lo, hi)}`` (inclusive, in pixels²) or a list of pairs; default COCO's
-            all/small/medium/large. The first range plays "all" in ``stats``.
+            all/small/medium/large (keypoints: all/medium/large). The first range plays "all" in ``stats``.
         compat_gt_id_zero: reproduce pycocotools' mistreatment of a ground truth with id 0.
+        kpt_oks_sigmas: per-keypoint OKS sigmas (default COCO's 17).
 
     Returns:
         :class:`COCOEvalResult` with ``.stats``, ``.precision``, ``.recall``, ``.scores``, ``.per_class``,
         ``.summary()``.
     """
     return COCOEvaluator(
-        gt, dt, iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, compat_gt_id_zero
+        gt, dt, iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, compat_gt_id_zero, kpt_oks_sigmas
     ).run()
