@@ -30,6 +30,7 @@ from __future__ import annotations
 from dlprimer.metrics.coco._match import box_iou_coco
 from dlprimer.metrics.coco._params import STANDARD_AREAS, EvalParams, default_iou_thresholds, default_rec_thresholds
 from dlprimer.metrics.coco._summary import Stat
+from dlprimer.metrics.coco.api import COCO, COCOeval, Params
 from dlprimer.metrics.coco.dataset import (
     CocoDataset,
     Detections,
@@ -42,6 +43,9 @@ from dlprimer.metrics.coco.dataset import (
 from dlprimer.metrics.coco.evaluator import COCOEvalResult, COCOEvaluator, evaluate
 
 __all__ = [
+    "COCO",
+    "COCOeval",
+    "Params",
     "COCOEvalResult",
     "COCOEvaluator",
     "STANDARD_AREAS",
