@@ -41,6 +41,7 @@ from dlprimer.metrics.coco.dataset import (
     load_ground_truth,
 )
 from dlprimer.metrics.coco.evaluator import COCOEvalResult, COCOEvaluator, evaluate
+from dlprimer.metrics.coco.mean_ap import MeanAveragePrecision
 
 __all__ = [
     "COCO",
@@ -53,6 +54,7 @@ __all__ = [
     "Detections",
     "EvalParams",
     "GroundTruth",
+    "MeanAveragePrecision",
     "Stat",
     "box_iou_coco",
     "default_iou_thresholds",

@@ -47,7 +47,7 @@ from dlprimer.metrics.coco._params import default_iou_thresholds, default_rec_th
 from dlprimer.metrics.coco.dataset import read_json
 from dlprimer.metrics.coco.evaluator import COCOEvaluator
 
-__all__ = ["COCO", "COCOeval", "Params"]
+__all__ = ["COCO", "COCOeval", "Params", "pycocotools_stats"]
 
 
 def _is_array_like(obj: Any) -> bool:
@@ -429,38 +429,9 @@ class COCOeval:
         if not self.eval:
             raise RuntimeError("Please run accumulate() first")
         p = self.params
-
-        def one(ap: int = 1, iou: float | None = None, area: str = "all", max_dets: int = 100) -> float:
-            line = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
-            title, kind = ("Average Precision", "(AP)") if ap == 1 else ("Average Recall", "(AR)")
-            iou_str = f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}" if iou is None else f"{iou:0.2f}"
-            aind = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
-            mind = [i for i, m in enumerate(p.maxDets) if m == max_dets]
-            s = self.eval["precision"] if ap == 1 else self.eval["recall"]
-            if iou is not None:
-                s = s[np.where(iou == p.iouThrs)[0]]
-            s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
-            mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
-            print(line.format(title, kind, iou_str, area, max_dets, mean_s))
-            return mean_s
-
-        if p.iouType == "keypoints":
-            rows = [(1, None, "all"), (1, 0.5, "all"), (1, 0.75, "all"), (1, None, "medium"), (1, None, "large")]
-            rows += [(0, None, "all"), (0, 0.5, "all"), (0, 0.75, "all"), (0, None, "medium"), (0, None, "large")]
-            self.stats = np.array([one(ap, iou, area, 20) for ap, iou, area in rows], dtype=np.float64)
-            return
-        m = p.maxDets
-        stats = np.zeros((12,))
-        stats[0] = one(1)
-        stats[1] = one(1, iou=0.5, max_dets=m[2])
-        stats[2] = one(1, iou=0.75, max_dets=m[2])
-        for i, area in enumerate(("small", "medium", "large")):
-            stats[3 + i] = one(1, area=area, max_dets=m[2])
-        for i in range(3):
-            stats[6 + i] = one(0, max_dets=m[i])
-        for i, area in enumerate(("small", "medium", "large")):
-            stats[9 + i] = one(0, area=area, max_dets=m[2])
-        self.stats = stats
+        self.stats = pycocotools_stats(
+            self.eval["precision"], self.eval["recall"], p.iouThrs, p.maxDets, p.areaRngLbl, p.iouType, echo=print
+        )
 
     def __str__(self) -> str:
         self.summarize()
@@ -485,6 +456,55 @@ class COCOeval:
     @evalImgs.setter
     def evalImgs(self, value: list) -> None:  # noqa: N802
         self._evalImgs = value
+
+
+def pycocotools_stats(
+    precision: NDArray[np.float64],
+    recall: NDArray[np.float64],
+    iou_thrs: NDArray[np.float64],
+    max_dets: list[int],
+    area_labels: list[str],
+    iou_type: str,
+    echo: Any = None,
+) -> NDArray[np.float64]:
+    """pycocotools' ``summarize`` on accumulated arrays: 12 numbers (10 for keypoints); ``echo`` prints lines.
+
+    Quirks kept: rows are found by label (``"all"``, ``"small"`` ...) and by exact equality of the cap and the
+    IoU threshold, so a row whose cap or threshold is not among the params is ``-1``; the first AP row reads
+    cap 100, the others ``max_dets[2]`` (an ``IndexError`` with fewer than three caps, as pycocotools).
+    """
+
+    def one(ap: int = 1, iou: float | None = None, area: str = "all", cap: int = 100) -> float:
+        aind = [i for i, lbl in enumerate(area_labels) if lbl == area]
+        mind = [i for i, m in enumerate(max_dets) if m == cap]
+        s = precision if ap == 1 else recall
+        if iou is not None:
+            s = s[np.where(iou == np.asarray(iou_thrs))[0]]
+        s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
+        mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
+        if echo is not None:
+            line = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+            title, kind = ("Average Precision", "(AP)") if ap == 1 else ("Average Recall", "(AR)")
+            iou_str = f"{iou_thrs[0]:0.2f}:{iou_thrs[-1]:0.2f}" if iou is None else f"{iou:0.2f}"
+            echo(line.format(title, kind, iou_str, area, cap, mean_s))
+        return mean_s
+
+    if iou_type == "keypoints":
+        rows = [(1, None, "all"), (1, 0.5, "all"), (1, 0.75, "all"), (1, None, "medium"), (1, None, "large")]
+        rows += [(0, None, "all"), (0, 0.5, "all"), (0, 0.75, "all"), (0, None, "medium"), (0, None, "large")]
+        return np.array([one(ap, iou, area, 20) for ap, iou, area in rows], dtype=np.float64)
+    m = max_dets
+    stats = np.zeros((12,))
+    stats[0] = one(1)
+    stats[1] = one(1, iou=0.5, cap=m[2])
+    stats[2] = one(1, iou=0.75, cap=m[2])
+    for i, area in enumerate(("small", "medium", "large")):
+        stats[3 + i] = one(1, area=area, cap=m[2])
+    for i in range(3):
+        stats[6 + i] = one(0, cap=m[i])
+    for i, area in enumerate(("small", "medium", "large")):
+        stats[9 + i] = one(0, area=area, cap=m[2])
+    return stats
 
 
 def _eval_imgs(ev: COCOEvaluator, p: Params, dt_index: NDArray[np.int64]) -> list:
