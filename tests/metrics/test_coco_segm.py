@@ -105,3 +105,41 @@ def test_segm_errors():
     dt[1]["segmentation"] = {"counts": 5, "size": [3, 3]}
     with pytest.raises(ValueError, match=r"results\[1\]\.segmentation: segmentation counts must be"):
         evaluate(gt, dt, iou_type="segm")
+
+
+def _rle(mask: np.ndarray) -> dict:
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"counts": rle["counts"].decode(), "size": list(rle["size"])}
+
+
+def test_rle_size_differing_from_the_image_is_evaluated_as_pycocotools(pycoco, same):
+    """faster-coco-eval's case, generated: a 10x10 RLE on a 640x640 image. pycocotools evaluates it (masks of
+    equal size are compared; a ground truth and a detection of different sizes have IoU -1 and never match)."""
+    rng = np.random.default_rng(0)
+    small = np.zeros((10, 10), bool)
+    small[2:8, 3:9] = True
+    big = np.zeros((640, 640), bool)
+    big[100:300, 50:260] = True
+    images = [{"id": 1, "height": 640, "width": 640}, {"id": 2, "height": 640, "width": 640}]
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 1, "segmentation": _rle(small), "area": 36.0, "bbox": [3, 2, 6, 6],
+         "iscrowd": 0},
+        {"id": 2, "image_id": 1, "category_id": 1, "segmentation": _rle(big), "area": float(big.sum()),
+         "bbox": [50, 100, 210, 200], "iscrowd": 0},
+        {"id": 3, "image_id": 2, "category_id": 1, "segmentation": [[10, 10, 200, 10, 200, 150, 10, 150]],
+         "area": 26790.0, "bbox": [10, 10, 190, 140], "iscrowd": 0},
+    ]  # fmt: skip
+    gt = {"images": images, "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    shifted = np.roll(big, 7, axis=1)
+    dt = [
+        {"image_id": 1, "category_id": 1, "segmentation": _rle(small), "score": 0.9},  # equal 10x10: matches
+        {"image_id": 1, "category_id": 1, "segmentation": _rle(np.pad(small, ((0, 630), (0, 630)))), "score": 0.8},
+        {"image_id": 1, "category_id": 1, "segmentation": _rle(shifted), "score": 0.7},
+        {"image_id": 2, "category_id": 1, "segmentation": _rle(rng.random((640, 640)) < 0.01), "score": 0.6},
+    ]
+    ev = pycoco(gt, dt, "segm")
+    ours = evaluate(gt, dt, iou_type="segm")
+    same(ours.precision, ev.eval["precision"], "precision")
+    same(ours.recall, ev.eval["recall"], "recall")
+    same(ours.stats, ev.stats, "stats")
+    assert ours.stats[1] > 0  # the 10x10 pair matched
