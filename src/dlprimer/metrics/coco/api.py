@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from dlprimer.metrics.coco._keypoints import COCO_KEYPOINT_SIGMAS
 from dlprimer.metrics.coco._masks import masks_from_segmentations
 from dlprimer.metrics.coco._params import default_iou_thresholds, default_rec_thresholds
-from dlprimer.metrics.coco.dataset import read_json
+from dlprimer.metrics.coco.dataset import merge_categories, read_json
 from dlprimer.metrics.coco.evaluator import COCOEvaluator
 
 __all__ = ["COCO", "COCOeval", "Params", "pycocotools_stats"]
@@ -392,13 +392,12 @@ class COCOeval:
         self._dt_index = [i for i, d in enumerate(dt_recs) if keep(d)]  # positions in the results list
         dt_anns = [dt_recs[i] for i in self._dt_index]
         images = [im for im in gt_data.get("images", []) if im["id"] in img_set]
+        gt = {"images": images, "categories": [known.get(c, {"id": c}) for c in cat_ids], "annotations": gt_anns}
         if p.useCats:
-            cats = [known.get(c, {"id": c}) for c in cat_ids]
-        else:  # one category; records ordered by the position of their category in params.catIds
-            gt_anns = [dict(a, category_id=0) for a in sorted(gt_anns, key=lambda a: cat_rank[a["category_id"]])]
-            dt_anns = [dict(d, category_id=0) for d in sorted(dt_anns, key=lambda d: cat_rank[d["category_id"]])]
-            cats = [{"id": 0, "name": "all"}]
-        return {"images": images, "categories": cats, "annotations": gt_anns}, dt_anns
+            return gt, dt_anns
+        order = sorted(range(len(dt_anns)), key=lambda i: cat_rank[dt_anns[i]["category_id"]])
+        self._dt_index = [self._dt_index[i] for i in order]  # merge_categories sorts stably the same way
+        return merge_categories(gt, dt_anns, cat_ids)
 
     # -- phase 2 ---------------------------------------------------------------------------------------
     def accumulate(self, p: Params | None = None) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "load_coco_json",
     "load_detections",
     "load_ground_truth",
+    "merge_categories",
     "read_json",
 ]
 
@@ -425,3 +426,31 @@ def load_coco_json(source: dict | str | os.PathLike[str], what: str = "ground-tr
     """
     data, src = _source(source, what, "<gt dict>")
     return CocoDataset(data, src, load_ground_truth(data, source=src))
+
+
+def merge_categories(gt: dict, dt: list, category_ids: list | None = None) -> tuple[dict, list]:
+    """Ground truth and results as one category, as pycocotools' ``useCats = 0`` sees them (new objects).
+
+    Records of the categories ``category_ids`` (default: every category of ``gt``, in sorted order) are kept,
+    ordered by the position of their category in that list, then input order (the order ``useCats = 0``
+    walks them in, which decides ties), and relabelled to category 0. Records of unknown categories keep
+    their id, so validation still names them.
+    """
+    cats = gt.get("categories") if isinstance(gt, dict) else None
+    if not isinstance(cats, list) or not isinstance(dt, list):
+        return gt, dt  # malformed: left for the loaders to name
+    known = sorted(c["id"] for c in cats if isinstance(c, dict) and "id" in c)
+    order = list(known if category_ids is None else category_ids)
+    rank = {c: i for i, c in enumerate(order)}
+
+    def merged(records: list) -> list:
+        chosen = [r for r in records if not isinstance(r, dict) or r.get("category_id") in rank or
+                  r.get("category_id") not in known]  # fmt: skip
+        chosen.sort(key=lambda r: rank.get(r.get("category_id"), -1) if isinstance(r, dict) else -1)
+        return [dict(r, category_id=0) if isinstance(r, dict) and r.get("category_id") in rank else r for r in chosen]
+
+    anns = gt.get("annotations")
+    out = dict(gt, categories=[{"id": 0, "name": "all"}])
+    if isinstance(anns, list):
+        out["annotations"] = merged(anns)
+    return out, merged(dt)
