@@ -237,7 +237,7 @@ def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt")
     prepared = prepare(config)
     path = folder.path / checkpoint
     state = load_checkpoint(path)
-    validate_checkpoint(state, path, epochs=max(config.epochs, int(state.get("epoch", 0) or 0)),
+    validate_checkpoint(state, path, epochs=config.epochs,
                         engine_template=prepared.engine.state_dict(), model_name=config.model)
     prepared.engine.load_state_dict(state["engine"], source=f"checkpoint {path}")
     return config, prepared.engine, prepared.task
