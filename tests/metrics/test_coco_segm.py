@@ -143,3 +143,20 @@ def test_rle_size_differing_from_the_image_is_evaluated_as_pycocotools(pycoco, s
     same(ours.recall, ev.eval["recall"], "recall")
     same(ours.stats, ev.stats, "stats")
     assert ours.stats[1] > 0  # the 10x10 pair matched
+
+
+def test_batch_rle_decoding_equals_one_by_one():
+    """decode_rle_strings (all strings at once) equals decode_rle_string per string, empty strings included,
+    and names the first truncated string."""
+    from dlprimer.metrics.coco._masks import decode_rle_string, decode_rle_strings
+
+    rng = np.random.default_rng(5)
+    strings = []
+    for i in range(40):
+        m = rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30)))) < rng.uniform(0, 1)
+        strings.append(b"" if i % 9 == 0 else mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))["counts"])
+    counts, item, bad = decode_rle_strings(strings)
+    assert bad == -1
+    for i, s in enumerate(strings):
+        np.testing.assert_array_equal(counts[item == i], decode_rle_string(s))
+    assert decode_rle_strings([strings[1], strings[2], b"!!!!", strings[3]])[2] == 2

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Masks", "decode_rle_string", "masks_from_segmentations", "mask_iou_pairs"]
+__all__ = ["Masks", "decode_rle_string", "decode_rle_strings", "masks_from_segmentations", "mask_iou_pairs"]
 
 _SCALE = 5.0
 
@@ -35,8 +35,21 @@ class Masks:
     def __init__(self, parts: list[tuple[NDArray, NDArray]], h: NDArray, w: NDArray) -> None:
         counts = np.array([len(s) for s, _ in parts], dtype=np.int64)
         self.off = np.r_[0, np.cumsum(counts)]
-        self.start = np.concatenate([s for s, _ in parts]) if parts else np.zeros(0, np.int64)
-        self.end = np.concatenate([e for _, e in parts]) if parts else np.zeros(0, np.int64)
+        self.start = np.concatenate([s for s, _ in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self.end = np.concatenate([e for _, e in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self._finish(h, w)
+
+    @classmethod
+    def from_intervals(cls, item: NDArray, start: NDArray, end: NDArray, h: NDArray, w: NDArray) -> Masks:
+        """Masks from intervals tagged with their mask index ``item`` (any order; kept in order per mask)."""
+        order = np.argsort(item, kind="stable")
+        self = cls.__new__(cls)
+        self.off = np.r_[0, np.cumsum(np.bincount(item, minlength=len(h)))].astype(np.int64)
+        self.start, self.end = start[order].astype(np.int64), end[order].astype(np.int64)
+        self._finish(h, w)
+        return self
+
+    def _finish(self, h: NDArray, w: NDArray) -> None:
         self.h = np.asarray(h, dtype=np.int64)
         self.w = np.asarray(w, dtype=np.int64)
         lengths = self.end - self.start
@@ -64,6 +77,53 @@ def decode_rle_string(s: str | bytes) -> NDArray[np.int64]:
         idx = np.arange(first, len(x), 2)
         out[idx] = np.cumsum(x[idx])
     return out
+
+
+def _segment_starts(seg: NDArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Start index and length of each run of equal values in the sorted ``seg``."""
+    starts = np.r_[0, np.flatnonzero(seg[1:] != seg[:-1]) + 1] if seg.size else np.zeros(0, np.int64)
+    return starts, np.diff(np.r_[starts, seg.size])
+
+
+def _segment_cumsum(x: NDArray, seg: NDArray) -> NDArray:
+    """Inclusive cumulative sum of ``x`` restarting where the sorted key ``seg`` changes."""
+    cs = np.cumsum(x)
+    starts, lens = _segment_starts(seg)
+    return cs - np.repeat(cs[starts] - x[starts], lens)
+
+
+def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """Counts of many compressed COCO RLE strings at once: ``(counts [C], item [C], bad)``.
+
+    ``item[c]`` is the string a count belongs to (non-decreasing); ``bad`` is the index of the first
+    truncated string (its last character continues a number), or -1. Same decoding as
+    :func:`decode_rle_string`, with no Python loop over strings.
+    """
+    lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    c = np.frombuffer(b"".join(strings), dtype=np.uint8).astype(np.int64) - 48
+    if c.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
+    last = (c & 0x20) == 0  # a number ends at a character without the continuation bit
+    final = np.cumsum(lens)[lens > 0] - 1
+    truncated = np.flatnonzero(~last[final])
+    if truncated.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), int(np.flatnonzero(lens > 0)[truncated[0]])
+    ends = np.flatnonzero(last)
+    starts = np.r_[0, ends[:-1] + 1]
+    k = np.arange(c.size) - np.repeat(starts, ends - starts + 1)  # digit position inside its number
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    neg = (c[ends] & 0x10) != 0
+    x = x - np.where(neg, np.left_shift(1, 5 * (ends - starts + 1)), 0)  # sign extension
+    item = np.repeat(np.arange(len(strings)), lens)[ends]  # [C]
+    first, size = _segment_starts(item)
+    m = np.arange(len(x)) - np.repeat(first, size)  # position inside its string
+    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd and the even (from 2) chains
+    sel = np.flatnonzero(m >= 1)
+    key = item[sel] * 2 + (m[sel] & 1)
+    o = np.argsort(key, kind="stable")
+    out = x.copy()
+    out[sel[o]] = _segment_cumsum(x[sel][o], key[o])
+    return out, item, -1
 
 
 def _intervals_from_counts(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
@@ -195,14 +255,53 @@ def _one_unnamed(segm: object, h: int | None, w: int | None, where: str) -> tupl
 def masks_from_segmentations(
     segms: list, heights: list[int | None], widths: list[int | None], where: list[str]
 ) -> Masks:
-    """Masks of a list of COCO segmentations (image sizes per item; ``where`` names each record)."""
-    parts, hs, ws = [], [], []
-    for segm, h, w, name in zip(segms, heights, widths, where, strict=True):
-        iv, mh, mw = _one(segm, h, w, name)
-        parts.append(iv)
-        hs.append(mh)
-        ws.append(mw)
-    return Masks(parts, np.array(hs, dtype=np.int64), np.array(ws, dtype=np.int64))
+    """Masks of a list of COCO segmentations (image sizes per item; ``where`` names each record).
+
+    Compressed RLE strings (what detectors write) are decoded all at once (:func:`decode_rle_strings`);
+    polygons and uncompressed RLE one by one.
+    """
+    n = len(segms)
+    hs, ws = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    compressed, strings = [], []
+    for i, segm in enumerate(segms):
+        if type(segm) is dict and isinstance(segm.get("counts"), (str, bytes)) and "size" in segm:
+            try:
+                hs[i], ws[i] = _size(segm["size"])
+            except ValueError as exc:
+                raise ValueError(f"{where[i]}: {exc}") from None
+            counts = segm["counts"]
+            compressed.append(i)
+            strings.append(counts.encode() if isinstance(counts, str) else bytes(counts))
+    counts, item, bad = decode_rle_strings(strings)
+    if bad >= 0:
+        i = compressed[bad]
+        raise ValueError(f"{where[i]}: compressed RLE string is truncated: {segms[i]['counts'][:40]!r}")
+    comp = np.asarray(compressed, dtype=np.int64)
+    ends = _segment_cumsum(counts, item) if counts.size else counts  # pixel index after each run
+    total = np.zeros(len(comp), np.int64)
+    if counts.size:
+        last = np.r_[np.flatnonzero(item[1:] != item[:-1]), len(item) - 1]  # last count of each string
+        total[item[last]] = ends[last]
+    hw = hs[comp] * ws[comp]
+    negative = np.bincount(item[counts < 0], minlength=len(comp)) > 0
+    wrong = np.flatnonzero(negative | (total > hw))
+    if len(wrong):
+        i = int(comp[wrong[0]])
+        raise ValueError(f"{where[i]}: RLE counts must be non-negative and sum to at most h*w={int(hw[wrong[0]])}")
+    first, size = _segment_starts(item)
+    m = np.arange(len(counts)) - np.repeat(first, size)
+    odd = np.flatnonzero(m % 2 == 1)  # runs 1, 3, 5 ... are ones: [end of the previous run, end of this one)
+    s_b, e_b, it_b = ends[odd - 1], ends[odd], comp[item[odd]] if len(comp) else item[odd]
+    keep = e_b > s_b
+    items, starts, stops = [it_b[keep]], [s_b[keep]], [e_b[keep]]
+    done = np.zeros(n, bool)
+    done[comp] = True
+    for i in np.flatnonzero(~done):
+        (s, e), hs[i], ws[i] = _one(segms[i], heights[i], widths[i], where[i])
+        items.append(np.full(len(s), i, np.int64))
+        starts.append(s)
+        stops.append(e)
+    return Masks.from_intervals(np.concatenate(items), np.concatenate(starts), np.concatenate(stops), hs, ws)
 
 
 def mask_iou_pairs(
