@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer.metrics.coco._polygons import polygon_intervals
+
 __all__ = ["Masks", "decode_rle_string", "decode_rle_strings", "masks_from_segmentations", "mask_iou_pairs"]
 
 _SCALE = 5.0
@@ -296,12 +298,52 @@ def masks_from_segmentations(
     items, starts, stops = [it_b[keep]], [s_b[keep]], [e_b[keep]]
     done = np.zeros(n, bool)
     done[comp] = True
+    coords, owner = [], []  # polygons of every object, rasterized together
+    for i, segm in enumerate(segms):
+        if type(segm) is list and not done[i]:
+            hs[i], ws[i] = _polygon_size(heights[i], widths[i], where[i])
+            for xy in _polygons(segm, where[i]):
+                coords.append(xy)
+                owner.append(i)
+            done[i] = True
+    if coords:
+        o = np.asarray(owner, dtype=np.int64)
+        it_p, s_p, e_p = polygon_intervals(coords, o, hs[o], ws[o])
+        items.append(it_p)
+        starts.append(s_p)
+        stops.append(e_p)
     for i in np.flatnonzero(~done):
         (s, e), hs[i], ws[i] = _one(segms[i], heights[i], widths[i], where[i])
         items.append(np.full(len(s), i, np.int64))
         starts.append(s)
         stops.append(e)
     return Masks.from_intervals(np.concatenate(items), np.concatenate(starts), np.concatenate(stops), hs, ws)
+
+
+def _polygon_size(h: int | None, w: int | None, where: str) -> tuple[int, int]:
+    if h is None or w is None:
+        raise ValueError(f"{where}: polygon segmentations need the image's 'height' and 'width'")
+    return h, w
+
+
+def _polygons(segm: list, where: str) -> list[NDArray[np.float64]]:
+    """The polygons of one object as float64 arrays (a list of 4-number lists is read as boxes, as pycocotools)."""
+    if not segm:
+        return []
+    if not all(type(p) is list and set(map(type, p)) <= {int, float} for p in segm):
+        bad = next(p for p in segm if type(p) is not list or not set(map(type, p)) <= {int, float})
+        raise ValueError(f"{where}: a polygon must be a list of numbers [x0, y0, x1, y1, ...], got {str(bad)[:60]}")
+    boxes = len(segm[0]) == 4  # pycocotools reads such a list as boxes
+    out = []
+    for p in segm:
+        xy = np.asarray(p, dtype=np.float64)
+        if not np.all(np.isfinite(xy)):
+            raise ValueError(f"{where}: segmentation coordinates must be finite")
+        if boxes:
+            x0, y0, bw, bh = xy[:4]
+            xy = np.array([x0, y0, x0, y0 + bh, x0 + bw, y0 + bh, x0 + bw, y0])
+        out.append(xy)
+    return out
 
 
 def mask_iou_pairs(
