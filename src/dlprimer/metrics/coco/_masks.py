@@ -27,8 +27,6 @@ from dlprimer.metrics.coco._polygons import polygon_intervals
 
 __all__ = ["Masks", "decode_rle_string", "decode_rle_strings", "masks_from_segmentations", "mask_iou_pairs"]
 
-_SCALE = 5.0
-
 
 class Masks:
     """A list of masks as flat interval arrays: mask ``i`` owns ``start[off[i]:off[i+1]]`` (and ``end``),
@@ -136,69 +134,6 @@ def _intervals_from_counts(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]
     return s[keep], e[keep]
 
 
-def _toggles_from_polygon(xy: NDArray[np.float64], h: int, w: int) -> NDArray[np.int64]:
-    """Toggle positions (column-major) of one polygon, as pycocotools' ``rleFrPoly`` computes them."""
-    k = len(xy) // 2
-    if k == 0:
-        return np.zeros(0, dtype=np.int64)
-    x = (_SCALE * xy[0 : 2 * k : 2] + 0.5).astype(np.int64)  # C (int) cast: truncation toward zero
-    y = (_SCALE * xy[1 : 2 * k : 2] + 0.5).astype(np.int64)
-    xs, ys = x, y
-    xe, ye = np.r_[x[1:], x[:1]], np.r_[y[1:], y[:1]]
-    dx, dy = np.abs(xe - xs), np.abs(ys - ye)
-    flip = ((dx >= dy) & (xs > xe)) | ((dx < dy) & (ys > ye))
-    xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
-    ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
-    horiz = dx >= dy
-    n_pts = np.where(horiz, dx, dy) + 1  # points per edge
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(horiz, (ye - ys) / np.where(dx == 0, 1, dx), (xe - xs) / np.where(dy == 0, 1, dy))
-    s = np.where(horiz & (dx == 0), 0.0, s)  # dx = dy = 0: one point, slope unused
-    edge = np.repeat(np.arange(k), n_pts)
-    d = np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
-    span = np.where(horiz, dx, dy)[edge]
-    t = np.where(flip[edge], span - d, d)
-    h_e = horiz[edge]
-    u = np.where(h_e, t + xs[edge], (xs[edge] + s[edge] * t + 0.5).astype(np.int64))
-    v = np.where(h_e, (ys[edge] + s[edge] * t + 0.5).astype(np.int64), t + ys[edge])
-    # x-crossings, sampled at pixel centres, then down-sampled
-    j = np.flatnonzero(u[1:] != u[:-1]) + 1
-    xd = np.where(u[j] < u[j - 1], u[j], u[j] - 1).astype(np.float64)
-    xd = (xd + 0.5) / _SCALE - 0.5
-    ok = (np.floor(xd) == xd) & (xd >= 0) & (xd <= w - 1)
-    j, xd = j[ok], xd[ok]
-    yd = np.minimum(v[j], v[j - 1]).astype(np.float64)
-    yd = (yd + 0.5) / _SCALE - 0.5
-    yd = np.ceil(np.clip(yd, 0, h))
-    return xd.astype(np.int64) * h + yd.astype(np.int64)
-
-
-def _intervals_from_toggles(toggles: NDArray[np.int64], hw: int) -> tuple[NDArray, NDArray]:
-    """On-intervals from toggle positions: a position toggled an odd number of times flips the state."""
-    pos, cnt = np.unique(toggles, return_counts=True)
-    pos = pos[(cnt % 2 == 1) & (pos < hw)]
-    if len(pos) % 2:
-        pos = np.r_[pos, hw]
-    return pos[0::2], pos[1::2]
-
-
-def _union(parts: list[tuple[NDArray, NDArray]]) -> tuple[NDArray, NDArray]:
-    """Union of interval sets (pycocotools' ``merge`` of several polygons of one object)."""
-    if len(parts) == 1:
-        return parts[0]
-    s = np.concatenate([p[0] for p in parts])
-    e = np.concatenate([p[1] for p in parts])
-    if s.size == 0:
-        return s, e
-    order = np.argsort(s, kind="stable")
-    s, e = s[order], e[order]
-    reach = np.maximum.accumulate(e)
-    new = np.r_[True, s[1:] > reach[:-1]]  # an interval starting after everything before it ends
-    starts = s[new]
-    ends = reach[np.r_[np.flatnonzero(new)[1:] - 1, len(s) - 1]]
-    return starts, ends
-
-
 def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
     """One segmentation as intervals; every error names ``where`` (file, record and field)."""
     try:
@@ -220,23 +155,12 @@ def _size(value: object) -> tuple[int, int]:
 
 def _one_unnamed(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
     if isinstance(segm, list):
-        if h is None or w is None:
-            raise ValueError(f"{where}: polygon segmentations need the image's 'height' and 'width'")
-        if not segm:
-            return (np.zeros(0, np.int64), np.zeros(0, np.int64)), h, w
-        polys = []
-        boxes = len(segm[0]) == 4  # pycocotools reads such a list as boxes
-        for p in segm:
-            if not isinstance(p, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
-                raise ValueError(f"a polygon must be a list of numbers [x0, y0, x1, y1, ...], got {str(p)[:60]}")
-            xy = np.asarray(p, dtype=np.float64).reshape(-1)
-            if not np.all(np.isfinite(xy)):
-                raise ValueError(f"{where}: segmentation coordinates must be finite")
-            if boxes:
-                x0, y0, bw, bh = xy[:4]
-                xy = np.array([x0, y0, x0, y0 + bh, x0 + bw, y0 + bh, x0 + bw, y0])
-            polys.append(_intervals_from_toggles(_toggles_from_polygon(xy, h, w), h * w))
-        return _union(polys), h, w
+        hw = _polygon_size(h, w, where)
+        coords = _polygons(segm, where)
+        _, start, end = polygon_intervals(
+            coords, np.zeros(len(coords), np.int64), *(np.full(len(coords), v) for v in hw)
+        )
+        return (start, end), *hw
     if isinstance(segm, dict) and "counts" in segm and "size" in segm:
         rh, rw = _size(segm["size"])
         counts = segm["counts"]
