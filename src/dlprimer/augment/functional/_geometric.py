@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._checks import check_boxes, check_image
 
 __all__ = ["crop", "hflip", "resize", "vflip"]
@@ -101,7 +102,7 @@ def crop(
     """
     check_image(image, batched=None)
     for name, v in (("top", top), ("left", left), ("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, int):
+        if not is_int_like(v):
             raise TypeError(f"{name} must be an int, got {type(v).__name__}")
     if height <= 0 or width <= 0:
         raise ValueError(f"height and width must be positive, got height={height}, width={width}")
@@ -123,17 +124,17 @@ def _output_size(
     ``size=None`` the longer side becomes ``max_size`` (the shorter one truncated), as in v2."""
     h, w = canvas_size
     if size is None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        if not is_int_like(max_size) or max_size < 1:
             raise ValueError(f"max_size must be a positive int when size is None, got {max_size!r}")
         short, long = (w, h) if w <= h else (h, w)
         new_short = int(max_size * short / long)
         if new_short < 1:
             raise ValueError(f"max_size={max_size} would shrink the shorter side {short} of {h}x{w} to 0 pixels")
         return (max_size, new_short) if w <= h else (new_short, max_size)
-    if isinstance(size, int) and not isinstance(size, bool):
+    if is_int_like(size):
         size = [size]
     if not isinstance(size, Sequence) or len(size) not in (1, 2) or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size
+        is_int_like(s) and s > 0 for s in size
     ):
         raise ValueError(f"size must be a positive int, [s] or [h, w] of positive ints, got {size!r}")
     if len(size) == 2:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dlprimer._checks import is_float_like
 from dlprimer.augment._checks import check_boxes, check_image
 from dlprimer.augment.functional._geometric import _RESAMPLE_MODES, _clamp_boxes, _float_boxes
 
@@ -155,7 +156,7 @@ def affine(
     centre). Output has the input size; boxes are the hulls of their mapped corners, clamped."""
     check_image(image, batched=None)
     _check_resample(interpolation)
-    if not (isinstance(scale, (int, float)) and scale > 0):
+    if not (is_float_like(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
     if len(translate) != 2 or len(shear) != 2:
         raise ValueError(f"translate and shear must be pairs, got translate={translate!r}, shear={shear!r}")
