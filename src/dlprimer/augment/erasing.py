@@ -23,7 +23,8 @@ from dlprimer._checks import is_float_like, is_int_like
 from dlprimer.augment import functional as F
 from dlprimer.augment._base import Transform
 from dlprimer.augment._checks import bernoulli, check_probability, check_range, randint, uniform
-from dlprimer.augment.sample import Sample, box_area, select_boxes
+from dlprimer.augment.sample import Sample, select_boxes
+from dlprimer.boxes.convert import box_area
 
 __all__ = ["Cutout", "RandomErasing", "erase_sample"]
 

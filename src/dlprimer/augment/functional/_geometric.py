@@ -26,6 +26,7 @@ from torch import Tensor
 
 from dlprimer._checks import is_int_like
 from dlprimer.augment._checks import check_boxes, check_image
+from dlprimer.boxes.convert import clip_boxes_to_image
 
 __all__ = ["crop", "hflip", "resize", "vflip"]
 
@@ -34,15 +35,6 @@ _RESAMPLE_MODES = ("nearest", "bilinear")
 
 def _float_boxes(boxes: Tensor) -> Tensor:
     return boxes if boxes.is_floating_point() else boxes.float()
-
-
-def _clamp_boxes(boxes: Tensor, canvas_size: tuple[int, int]) -> Tensor:
-    """Clamp xyxy boxes to ``[0, W] x [0, H]`` (returns a new tensor)."""
-    h, w = canvas_size
-    out = boxes.clone()
-    out[:, 0::2] = out[:, 0::2].clamp(0, w)  # [N, 2] x-coordinates
-    out[:, 1::2] = out[:, 1::2].clamp(0, h)  # [N, 2] y-coordinates
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- flips
@@ -112,7 +104,7 @@ def crop(
     check_boxes(boxes)
     b = _float_boxes(boxes)
     shift = torch.tensor([left, top, left, top], dtype=b.dtype, device=b.device)
-    return out, _clamp_boxes(b - shift, (height, width)).to(boxes.dtype)
+    return out, clip_boxes_to_image(b - shift, (height, width)).to(boxes.dtype)
 
 
 # --------------------------------------------------------------------------------------------- resize

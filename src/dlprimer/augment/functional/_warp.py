@@ -17,7 +17,8 @@ from torch import Tensor
 
 from dlprimer._checks import is_float_like
 from dlprimer.augment._checks import check_boxes, check_image
-from dlprimer.augment.functional._geometric import _RESAMPLE_MODES, _clamp_boxes, _float_boxes
+from dlprimer.augment.functional._geometric import _RESAMPLE_MODES, _float_boxes
+from dlprimer.boxes.convert import clip_boxes_to_image
 
 __all__ = ["affine", "rotate"]
 
@@ -132,7 +133,7 @@ def _transform_boxes(
     out = torch.cat([lo, hi], dim=1)  # [N, 4]
     if shift != (0.0, 0.0):
         out = out - torch.tensor([shift[0], shift[1], shift[0], shift[1]], dtype=b.dtype, device=b.device)
-    return (_clamp_boxes(out, canvas_size) if clamp else out).to(boxes.dtype)
+    return (clip_boxes_to_image(out, canvas_size) if clamp else out).to(boxes.dtype)
 
 
 def _check_resample(interpolation: str) -> None:
