@@ -14,6 +14,7 @@ from dlprimer.experiments import (  # noqa: F401  (registration, in the report's
     activations,
     initialization,
     normalization,
+    optimization,
 )
 from dlprimer.experiments.base import (
     VERDICTS,
