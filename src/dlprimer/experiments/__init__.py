@@ -11,10 +11,14 @@ report). ``dlprimer experiment list|run|report`` is the command line.
 """
 
 from dlprimer.experiments import (  # noqa: F401  (registration, in the report's order)
-    activations,
     initialization,
+    activations,
     normalization,
     optimization,
+    regularization,
+    architecture,
+    losses,
+    detection,
 )
 from dlprimer.experiments.base import (
     VERDICTS,
