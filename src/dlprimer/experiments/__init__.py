@@ -11,14 +11,14 @@ report). ``dlprimer experiment list|run|report`` is the command line.
 """
 
 from dlprimer.experiments import (  # noqa: F401  (registration, in the report's order)
-    initialization,
     activations,
+    architecture,
+    detection,
+    initialization,
+    losses,
     normalization,
     optimization,
     regularization,
-    architecture,
-    losses,
-    detection,
 )
 from dlprimer.experiments.base import (
     VERDICTS,

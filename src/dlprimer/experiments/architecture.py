@@ -72,7 +72,8 @@ register(Experiment(
     claim_zh="深层的网络隐藏单元数量相对较少, 隐藏层数目较多, 若浅层的网络想达到相同的计算结果需要指数级增长的单元数量",
     claim_en="A deep narrow network does with few units what a shallow one needs exponentially many units for.",
     setup="Regression of a 4-tooth sawtooth on [0, 1]: 6×8 ReLU MLP vs one hidden layer with the same parameter "
-          "count, Adam 3e-3,\nbest of 3 starts (quick: 1 start, 200 steps; full 6000 steps); test MSE on a 1000-point grid.",
+          "count, Adam 3e-3,\nbest of 3 starts (quick: 1 start, 200 steps; full 6000 steps); test MSE on a "
+          "1000-point grid.",
     criterion=Criterion((
         Condition("mse_ratio_deep_over_shallow", "<", 0.5, "deep narrow halves the error at equal parameters"),
     )),
@@ -185,8 +186,8 @@ def _savings(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="bottleneck-separable", topic=TOPIC, section="怎样才能减少卷积层参数量",
-    claim_zh="使用分离卷积操作: 将K*k*C分离为K*k*1和1*1*C; 添加1*1卷积操作",
+    name="bottleneck-separable", topic=TOPIC, section="怎样才能减少卷积层参数两",
+    claim_zh="使用分离卷积操作; 添加1*1卷积操作",
     claim_en="Depthwise-separable convolutions and 1×1 bottlenecks cut the parameters (and MACs) of a conv layer.",
     setup="A 3×3 256→256 conv vs the ResNet bottleneck (1×1 to 64, 3×3, 1×1 back) vs depthwise 3×3 + pointwise "
           "1×1, on 28×28;\ncounts from dlprimer.analysis.profile, checked against the notes' closed form.",
@@ -277,7 +278,7 @@ def _concat_add(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="concat-vs-add", topic=TOPIC, section="特征融合concat和add的区别",
+    name="concat-vs-add", topic=TOPIC, section="特征融合concatadd的区别",
     claim_zh="add ... 优点: 计算量少; concat ... 缺点: 计算量大",
     claim_en="Fusing by addition costs less than by concatenation (which doubles the next layer's input).",
     setup="Two 64×32×32 feature maps fused by add (64 channels) or concat (128), followed by a 3×3 conv to 64 "
@@ -312,7 +313,7 @@ def _add_sizes(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="add-different-sizes", topic=TOPIC, section="特征融合concat和add的区别",
+    name="add-different-sizes", topic=TOPIC, section="特征融合concatadd的区别",
     claim_zh="尺寸不一致时, 直接相加尺寸小的会被尺寸大的特征淹没, 不应该使用add",
     claim_en="Adding maps of different sizes lets the larger drown the smaller.",
     setup="torch element-wise addition of a 8×16×16 map with a 8×8×8 and with a 4×16×16 map (no broadcasting "
@@ -409,7 +410,7 @@ def _pool_linearity(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="pooling-nonlinearity", topic=TOPIC, section="池化层",
-    claim_zh="池化层的作用: 1. 增加非线性",
+    claim_zh="池化层的作用; 1. 增加非线性",
     claim_en="Pooling adds non-linearity.",
     setup="dlprimer.scratch avg_pool2d and max_pool2d (2×2) on random maps a, b (quick 64, full 1024): the "
           "superposition error\n|P(a + 2b) − P(a) − 2P(b)| (0 = linear).",
@@ -466,7 +467,8 @@ def _kernel_flops(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="kernel-flops", topic=TOPIC, section="手动设计高效CNN架构的结论和建议",
-    claim_zh="GPU 芯片上 3×3 卷积非常快, 其计算密度(理论运算量除以所用时间)可达 1×1 和 5×5 卷积的四倍; "
+    claim_zh=r"GPU 芯片上 3×33\times 3 卷积非常快, 其计算密度(理论运算量除以所用时间)"
+             r"可达 1×11\times 15×55\times 5 卷积的四倍; "
              "channel数为16的倍数比较有利高效计算",
     claim_en="3×3 convolutions reach up to 4x the computational density of 1×1 and 5×5; channel counts that are "
              "multiples of 16 compute faster.",

@@ -17,7 +17,7 @@ from dlprimer.experiments.base import Condition, Criterion, Experiment, Measurem
 from dlprimer.experiments.registry import register
 
 TOPIC = "detection"
-SECTION_AF = "Anchor-free与Anchor-based区别"
+SECTION_AF = "Anchor-freeAnchor-based区别"
 
 
 def _boxes(params: torch.Tensor) -> torch.Tensor:
@@ -123,7 +123,8 @@ def _anchor_free_params(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="anchor-free-params", topic=TOPIC, section=SECTION_AF,
-    claim_zh="Anchor-free要比Anchor-based少2/3的参数量, 因为Anchor-based一个位置要预测3个长宽不同的bbox, 而free只预测一个",
+    claim_zh="Anchor-free要比Anchor-based少2/3的参数量, "
+             "因为Anchor-based一个位置要预测3个长宽不同的bbox, 而free只预测一个",
     claim_en="An anchor-free detector has 2/3 fewer parameters than an anchor-based one.",
     setup="ResNet-18 trunk (dlprimer.models) + three-level 1×1 prediction layers (128/256/512 channels, 80 classes): "
           "3 anchors × (5 + C)\noutputs per position vs 1 × (5 + C); parameters of the prediction layers and of "

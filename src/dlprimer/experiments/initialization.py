@@ -43,7 +43,8 @@ def _scratch_mlp_run(seed: int, steps: int, hidden_init: str, last_init: str, hi
             w = rng.normal(0.0, np.sqrt(2.0 / shape[1]), shape)
         return Tensor(w, requires_grad=True)
 
-    ws = [make((b, a), hidden_init if i < 2 else last_init) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    pairs = enumerate(zip(sizes, sizes[1:], strict=False))
+    ws = [make((b, a), hidden_init if i < 2 else last_init) for i, (a, b) in pairs]
     bs = [Tensor(np.zeros(b), requires_grad=True) for b in sizes[1:]]
     opt = SGD(ws + bs, lr=lr)
     losses = []
@@ -198,7 +199,7 @@ def _logreg_zero(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="logreg-zero-init", topic=TOPIC, section=SECTION_WEIGHTS,
-    claim_zh="由于输入x1,x2不一样, 所以最后他们的变化率dw11,dw21,db都不为0, 且都不相同, 所以权值可以正常更新",
+    claim_zh="都初始化为0时 ... 都不为0, 且都不相同, 所以权值可以正常更新",
     claim_en="Logistic regression may start from zero: the gradients differ per weight and it learns normally.",
     setup="Logistic regression (dlprimer.scratch) on 200 noisy 2-D points, SGD lr 0.5, zero vs N(0,1) init;\n"
           "quick 100 steps, full 2000.",
@@ -224,7 +225,7 @@ def _variance(seed: int, quick: bool) -> Measurement:
         model = mlp([width] * (depth + 1), act)
         init_linears(model, init, std=0.01)
         acts: list[torch.Tensor] = []
-        hooks = [m.register_forward_hook(lambda _m, _i, o: acts.append(o)) for m in model
+        hooks = [m.register_forward_hook(lambda _m, _i, o, acts=acts: acts.append(o)) for m in model
                  if not isinstance(m, torch.nn.Linear)]
         xin = x.clone().requires_grad_(True)
         out = model(xin)
@@ -249,7 +250,8 @@ def _variance(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="variance-preservation", topic=TOPIC, section=SECTION_METHODS,
-    claim_zh="如果每层都用N(0, 0.01)随机初始化的话, 各层的数据分布不一致, 随着层度的增加, 神经元将集中在很大的值或很小的值, "
+    claim_zh="如果每层都用N(0, 0.01)随机初始化的话, 各层的数据分布不一致, "
+             "随着层度的增加, 神经元将集中在很大的值或很小的值, "
              "不利于传递信息.",
     claim_en="N(0, 0.01) makes the activations shrink layer after layer; Xavier keeps tanh nets and He keeps "
              "ReLU nets at a constant scale (方差一致).",
@@ -279,8 +281,8 @@ def _he_vs_xavier(seed: int, quick: bool) -> Measurement:
     numbers = {
         "var_ratio_he_over_xavier": float(he.var() / xav.var()),
         "var_ratio_notes_snippet_over_xavier": float(notes_snippet.var() / xav.var()),
-        "he_var_times_fan_in": float(he.var() * n),
-        "he_std_times_sqrt_fan_in": float(he.std() * np.sqrt(n)),
+        "he_var_x_fan_in": float(he.var() * n),
+        "he_std_x_sqrt_fan_in": float(he.std() * np.sqrt(n)),
     }
     fig, ax = figure()
     bins = np.linspace(-4 / np.sqrt(n) * 2, 4 / np.sqrt(n) * 2, 80)

@@ -126,9 +126,10 @@ def _focal(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="focal-loss-gamma-alpha", topic=TOPIC, section="Focal Loss损失函数介绍",
-    claim_zh="实验表明 γ 取 2, α 取 0.25 的时候效果最佳",
+    claim_zh=r"实验表明 γ\gamma 取 2, α\alpha 取 0.25 的时候效果最佳",
     claim_en="γ = 2 with α = 0.25 works best.",
-    setup="Imbalanced 2-D problem (1% positives; quick 2,020 points × 60 steps, full 40,400 × 1500), logistic head on quadratic "
+    setup="Imbalanced 2-D problem (1% positives; quick 2,020 points × 60 steps, full 40,400 × 1500), logistic head "
+          "on quadratic "
           "features with the prior-\nbias init, focal loss (dlprimer.nn.losses) for α ∈ {0.25, 0.5, 0.75} × "
           "γ ∈ {0, 0.5, 1, 2, 5}; validation AP (dlprimer.metrics).",
     criterion=Criterion((
@@ -241,7 +242,7 @@ def _ce_sign(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="cross-entropy-sign", topic=TOPIC, section="Cross Entropy交叉熵损失函数介绍",
-    claim_zh="交叉熵定义:H(P,Q) = E_{x∼P} log Q(x) = −∑_i P(x_i) log Q(x_i)",
+    claim_zh=r"交叉熵定义; H(P,Q) = \mathbb{E}_{\textrm{x}\sim P} log Q(x)= -\sum_{i}P(x_i)logQ(x_i)",
     claim_en="H(P, Q) = E_P[log Q] (and the two sides are equal).",
     setup="Random 5-class distributions P, Q (Dirichlet; quick 100 pairs, full 10,000): the notes' "
           "E_P log Q against −Σ P log Q;\na cross-entropy is ≥ 0 (and ≥ H(P)).",
@@ -283,7 +284,8 @@ def _label_smoothing_loss(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="label-smoothing-loss", topic=TOPIC, section="Label-smooth详解",
-    claim_zh="交叉熵损失发生变化: Loss_i = (1−ε)*Loss, if (i=y); ε*Loss, if (i≠y)",
+    claim_zh=(r"交叉熵损失发生变化; \operatorname{Loss}_i=\left\{\begin{array}{l}(1-\varepsilon)^* "
+              r"\operatorname{Loss}, i f(i=y) \\ \varepsilon * \operatorname{Loss}, i f(i \neq y)\end{array}\right."),
     claim_en="The smoothed loss is (1−ε)·Loss for the true class and ε·Loss for the others (and agrees with the "
              "soft targets q_i).",
     setup="Random logits (quick 32×10, full 4096×10), ε = 0.1: torch's cross_entropy(label_smoothing) against the "

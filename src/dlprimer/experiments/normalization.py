@@ -240,7 +240,8 @@ register(Experiment(
     claim_zh="BN就是通过规范化的手段, 把每层神经网络任意神经元这个输入值的分布强行拉回到均值0方差1的标准正态分布",
     claim_en="BatchNorm forces each unit's input back to a standard normal distribution.",
     setup="dlprimer.scratch batch_norm (training mode, no affine) on one channel of exponential and of bimodal "
-          "values\n(quick 2,000, full 20,000); mean, variance, skewness and the Kolmogorov–Smirnov distance to N(0, 1).",
+          "values\n(quick 2,000, full 20,000); mean, variance, skewness and the Kolmogorov–Smirnov distance to "
+          "N(0, 1).",
     criterion=Criterion((
         Condition("max_abs_mean", "<", 1e-6, "mean 0 (this part is true)"),
         Condition("max_ks_distance", "<", 0.05, "the output is standard normal"),

@@ -178,7 +178,7 @@ def _optimizers(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="sgd-momentum-adam", topic=TOPIC, section="SGD和Adam的区别",
+    name="sgd-momentum-adam", topic=TOPIC, section="SGDAdam的区别",
     claim_zh="优化函数如果训练比较小的自定义的数据集, adam是比较合适的选择",
     claim_en="On a small custom data set Adam (first and second moments) is the fitting choice: it beats plain "
              "SGD, as momentum does.",
@@ -224,7 +224,7 @@ def _reddi(seed: int, quick: bool) -> Measurement:
 
 register(Experiment(
     name="adam-nonconvergence", topic=TOPIC, section="Adam缺点",
-    claim_zh="二阶动量是固定时间窗口内的累积, 随着时间窗口的变化, 遇到的数据可能发生巨变, 使得Vt可能会时大时小, "
+    claim_zh="二阶动量是固定时间窗口内的累积, 随着时间窗口的变化, 遇到的数据可能发生巨变 ... "
              "不是单调变化. 这就可能在训练后期引起学习率的震荡, 导致模型无法收敛",
     claim_en="Adam may not converge because its second moment is not monotone; AMSGrad (a monotone V_t) fixes it.",
     setup="Reddi et al.'s online problem f_t(x) = 1010x (t mod 101 = 1) else −10x on [−1, 1], optimum −1; "
@@ -393,8 +393,8 @@ def _sgd_global(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="sgd-global-optimum", topic=TOPIC, section="SGD中S(stochastic随机)体现在哪里",
-    claim_zh="minbatch的loss和全部数据loss不一样, 其是在不断的振动的, 但最后是达到全局最优的",
+    name="sgd-global-optimum", topic=TOPIC, section="SGDS(stochastic随机)体现在哪里",
+    claim_zh="和全部数据loss不一样, 其是在不断的振动的, 但最后是达到全局最优的",
     claim_en="SGD oscillates but finally reaches the global optimum.",
     setup="Noisy gradient descent (σ = 1 gradient noise, lr 0.01) on the tilted double well (w²−1)² + 0.3w from "
           "uniform starts in [−2, 2]\n(quick 200 runs × 500 steps, full 2000 × 5000); where the runs end.",

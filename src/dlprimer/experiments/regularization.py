@@ -95,8 +95,8 @@ register(Experiment(
     name="high-variance-definition", topic=TOPIC, section=SECTION_FIT,
     claim_zh="损失函数呈现高方差,低偏差的状态(高方差指训练集误差较低)",
     claim_en="High variance means a low training error.",
-    setup=SETUP_CURVES + "\nVariance shows as the train/validation gap; a low training error alone (< 2%) is checked "
-          "against it.",
+    setup=SETUP_CURVES.replace("; train and validation error.", "; runs with training error < 2% and their "
+                                                                 "train/validation gap (= variance)."),
     criterion=Criterion((
         Condition("min_gap_among_low_train_error", ">", 0.05,
                   "every run with training error < 2% has a gap above 5 points (low training error ⇒ high variance)"),
@@ -269,7 +269,7 @@ def _dropout_scaling(seed: int, quick: bool) -> Measurement:
 
 
 register(Experiment(
-    name="dropout-inference-scaling", topic=TOPIC, section="model.train和model.eval区别",
+    name="dropout-inference-scaling", topic=TOPIC, section="model.trainmodel.eval区别",
     claim_zh="使Dropout不起作用:训练时随机失活, 推理时全部开启, 同时最终输出要乘以失活比例, 否则会导致最后的结果翻倍",
     claim_en="At inference dropout is off and the output must be multiplied by the drop ratio.",
     setup="dlprimer.scratch dropout (inverted, as torch) with p = 0.3 on uniform inputs (quick 20k, full 200k); the "
