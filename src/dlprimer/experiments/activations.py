@@ -169,3 +169,36 @@ register(Experiment(
     )),
     measure=_relu_overfitting,
 ))
+
+
+def _monotone_convexity(seed: int, quick: bool) -> Measurement:
+    """Single-layer networks with a monotone activation, y = f(w·x): is the loss convex in w?"""
+    rng = np.random.default_rng(seed)
+    n = 50 if quick else 500
+    x = rng.normal(0, 1, n)
+    y = (x > 0).astype(float)
+    w = np.linspace(-6, 6, 601)
+    numbers: dict[str, float] = {}
+    fig, ax = figure()
+    for label, f in (("sigmoid_mse", lambda z: 1 / (1 + np.exp(-z))), ("tanh_mse", lambda z: (np.tanh(z) + 1) / 2)):
+        loss = ((f(w[:, None] * x[None, :]) - y[None, :]) ** 2).mean(1)
+        second = np.gradient(np.gradient(loss, w), w)
+        numbers[f"min_second_derivative_{label}"] = float(second[5:-5].min())
+        ax.plot(w, loss, label=label.replace("_", " + "))
+    ax.set(xlabel="w", ylabel="mean squared error", title="loss of y = f(w·x) along w")
+    ax.legend()
+    return Measurement(numbers, {"loss_along_w": fig})
+
+
+register(Experiment(
+    name="monotone-activation-convexity", topic=TOPIC, section="激活函数的性质",
+    claim_zh="单调性: 当激活函数单调时, 单层网络能保证是凸函数",
+    claim_en="With a monotone activation a single-layer network's loss is convex.",
+    setup="y = f(w·x) with monotone f (sigmoid, rescaled tanh), squared error on 1-D data (quick 50, full 500 "
+          "points);\nsecond derivative of the loss along w ∈ [−6, 6] (convex ⇔ never negative).",
+    criterion=Criterion((
+        Condition("min_second_derivative_sigmoid_mse", ">=", -1e-9, "the sigmoid network's loss is convex"),
+        Condition("min_second_derivative_tanh_mse", ">=", -1e-9, "the tanh network's loss is convex"),
+    )),
+    measure=_monotone_convexity,
+))
