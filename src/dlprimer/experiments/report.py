@@ -26,6 +26,7 @@ SECTION_ORDER = (
     "为什么使用深层表示",
     "卷积神经网络中卷积操作和互相关操作的关系",
     "池化层",
+    "激活函数的性质",
     "激活函数详解",
     "相对于sigmoid激活函数, tanh激活函数输出关于零点对称的好处",
     "如何解决ReLu神经元死亡的问题",
@@ -51,6 +52,7 @@ SECTION_ORDER = (
     "SGDAdam的区别",
     "Adam缺点",
     "SGDS(stochastic随机)体现在哪里",
+    "模型搭建流程",
     "model.trainmodel.eval区别",
 )
 
