@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import typer
 
-from dlprimer.cli import augment, boxes, coco_eval, profile, schedule, train  # noqa: F401  (registration)
+from dlprimer.cli import augment, boxes, coco_eval, cv, profile, schedule, train  # noqa: F401  (registration)
 from dlprimer.cli._app import app
 
 try:  # typer >= 0.20 vendors click and raises its own exception classes

@@ -10,6 +10,7 @@ mean of per-class F1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,61 @@ def smallest_input_size(model_name: str, in_channels: int, limit: int = 512) -> 
         else:
             lo = mid + 1
     return lo
+
+
+@dataclass(frozen=True)
+class _Part:
+    images: np.ndarray
+    labels: np.ndarray
+    raw: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _FoldSplits:
+    train: _Part
+    val: _Part
+    test: _Part
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    class_names: tuple[str, ...]
+
+
+def cv_fold_indices(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """Stratified k-fold (``sklearn.model_selection.StratifiedKFold``, shuffled by ``seed``): the sorted
+    validation indices of each fold. The folds are disjoint and cover every sample once."""
+    from sklearn.model_selection import StratifiedKFold
+
+    kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    try:
+        return [np.sort(val) for _, val in kfold.split(np.zeros(len(labels)), labels)]
+    except ValueError as exc:
+        raise ValueError(f"--folds {folds}: {exc}") from None
+
+
+def cv_fold_split(splits: Any, folds: int, fold: int, seed: int) -> _FoldSplits:
+    """Pool ``splits.train`` and ``splits.val``; fold ``fold`` of :func:`cv_fold_indices` becomes val, the rest
+    train; the test split stays. Images are re-normalized with the fold's training statistics."""
+    mean = np.asarray(splits.mean, dtype=np.float64).reshape(1, -1, 1, 1)
+    std = np.asarray(splits.std, dtype=np.float64).reshape(1, -1, 1, 1)
+    pool = np.concatenate([splits.train.images, splits.val.images]).astype(np.float64) * std + mean  # [0, 1]
+    labels = np.concatenate([splits.train.labels, splits.val.labels])
+    raws = [getattr(splits.train, "raw", None), getattr(splits.val, "raw", None)]
+    raw = np.concatenate(raws) if all(r is not None for r in raws) else None
+    test = splits.test.images.astype(np.float64) * std + mean
+    val_idx = cv_fold_indices(labels, folds, seed)[fold]
+    train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
+    m = pool[train_idx].mean(axis=(0, 2, 3), keepdims=True)
+    s = np.maximum(pool[train_idx].std(axis=(0, 2, 3), keepdims=True), 1e-6)
+
+    def part(x: np.ndarray, y: np.ndarray, r: np.ndarray | None) -> _Part:
+        return _Part(images=((x - m) / s).astype(np.float32), labels=y, raw=r)
+
+    return _FoldSplits(
+        train=part(pool[train_idx], labels[train_idx], None if raw is None else raw[train_idx]),
+        val=part(pool[val_idx], labels[val_idx], None if raw is None else raw[val_idx]),
+        test=part(test, splits.test.labels, getattr(splits.test, "raw", None)),
+        mean=tuple(float(v) for v in m.reshape(-1)), std=tuple(float(v) for v in s.reshape(-1)),
+        class_names=tuple(splits.class_names))
 
 
 def build_augmentations(spec: str) -> list[Any]:
@@ -155,18 +211,26 @@ class ClassificationTask:
     # ------------------------------------------------------------------------------------ building
     @classmethod
     def from_config(cls, config: TrainConfig) -> ClassificationTask:
-        """Load the data ``config`` names (the embedded digits, or ``config.data``); raises before any write."""
+        """Load the data ``config`` names (the embedded digits, or ``config.data``); raises before any write.
+
+        With ``cv_folds``/``cv_fold`` the train and val splits are pooled and re-split by
+        :func:`cv_fold_split` (the test split stays); normalization is recomputed on the fold's training part.
+        """
         if config.data is None:
             from dlprimer.data.digits import load_digits_arrays
 
             size = config.image_size or DIGITS_IMAGE_SIZE
-            return cls(config, load_digits_arrays(config.seed, size), "digits")
-        from dlprimer.data.images import load_image_folder
+            splits, source = load_digits_arrays(config.seed, size), "digits"
+        else:
+            from dlprimer.data.images import load_image_folder
 
-        splits = load_image_folder(config.data, image_size=config.image_size or FOLDER_IMAGE_SIZE,
-                                   val_split=config.val_split, test_split=config.test_split, seed=config.seed,
-                                   skip_bad_images=config.skip_bad_images)
-        return cls(config, splits, "folder")
+            splits = load_image_folder(config.data, image_size=config.image_size or FOLDER_IMAGE_SIZE,
+                                       val_split=config.val_split, test_split=config.test_split, seed=config.seed,
+                                       skip_bad_images=config.skip_bad_images)
+            source = "folder"
+        if config.cv_folds is not None:
+            splits = cv_fold_split(splits, config.cv_folds, config.cv_fold, config.seed)
+        return cls(config, splits, source)
 
     def build_model(self, config: TrainConfig) -> nn.Module:
         """The zoo model with ``num_classes`` outputs; one-line ``ValueError`` if it cannot run at the size.
