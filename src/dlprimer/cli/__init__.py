@@ -13,7 +13,15 @@ from collections.abc import Sequence
 
 import typer
 
-from dlprimer.cli import augment, boxes, coco_eval, profile, schedule, train  # noqa: F401  (registration)
+from dlprimer.cli import (  # noqa: F401  (registration)
+    augment,
+    boxes,
+    coco_eval,
+    data,  # noqa: F401  (registration)
+    profile,
+    schedule,
+    train,
+)
 from dlprimer.cli._app import app
 
 try:  # typer >= 0.20 vendors click and raises its own exception classes
