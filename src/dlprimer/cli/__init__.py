@@ -17,7 +17,8 @@ from dlprimer.cli import (  # noqa: F401  (registration)
     augment,
     boxes,
     coco_eval,
-    data,  # noqa: F401  (registration)
+    data,
+    detect,
     profile,
     schedule,
     train,
