@@ -187,9 +187,10 @@ def fit_detection(config: DetectConfig, overwrite: bool = False,
                   on_batch: Callable[[int, int, float], None] | None = None,
                   on_epoch: Callable[[dict[str, Any]], None] | None = None) -> DetectResult:
     """Train a detector and write its run folder (see the module docstring)."""
-    run_dir = _claim_run_dir(config, overwrite)  # 1. configuration (validated on construction), run folder
+    data = load_detection_data(config)  # 1. configuration (validated on construction) and data, then run folder
+    run_dir = _claim_run_dir(config, overwrite)  # (bad data leaves no folder behind)
     atomic_write_json(run_dir / "config.json", config.to_dict())
-    return _fit(config, run_dir, None, on_batch, on_epoch)
+    return _fit(config, run_dir, None, on_batch, on_epoch, data)
 
 
 def _load_config(run_dir: Path) -> DetectConfig:
@@ -214,10 +215,10 @@ def resume_detection(run_dir: str | os.PathLike[str], on_batch: Callable[[int, i
 
 def _fit(config: DetectConfig, run_dir: Path, state: dict[str, Any] | None,
          on_batch: Callable[[int, int, float], None] | None,
-         on_epoch: Callable[[dict[str, Any]], None] | None) -> DetectResult:
+         on_epoch: Callable[[dict[str, Any]], None] | None, data: DetectionData | None = None) -> DetectResult:
     started = time.perf_counter()
-    seed_everything(config.seed)  # 2. seeds, data
-    data = load_detection_data(config)
+    seed_everything(config.seed)  # 2. seeds, data (deterministic: no global random state involved)
+    data = load_detection_data(config) if data is None else data
     run = _Run(config, data, resolve_device(config.device))  # 3. model, optimizer, schedule, EMA (+ resume)
     history: list[dict[str, Any]] = []
     first_epoch = 1
