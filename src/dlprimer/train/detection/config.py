@@ -9,7 +9,7 @@ from dlprimer._checks import check_choice, check_float, check_int
 
 __all__ = ["DEFAULT_MODEL", "DetectConfig"]
 
-DEFAULT_MODEL = "fcos"
+DEFAULT_MODEL = "centernet"
 MODELS = ("yolo", "fcos", "centernet", "fasterrcnn")
 
 
