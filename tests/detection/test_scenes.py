@@ -53,7 +53,7 @@ def test_boxes_tight_iou_sizes_counts():
     cfg = SceneConfig()
     images, _ = _source_digits()
     n_digits = []
-    for i in range(60):
+    for i in range(30):
         s = render_scene("test", i, cfg)
         n = len(s.boxes)
         n_digits.append(n)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_scores, check_tensor
+from dlprimer.boxes.checks import check_boxes, check_number, check_scores, check_tensor
 from dlprimer.boxes.iou import distance_box_iou
 
 __all__ = ["batched_diou_nms", "diou_nms"]

@@ -8,7 +8,7 @@
   order; :attr:`CocoDetectionDataset.category_ids` maps them back.
 * Images of any size and mode; images without annotations are allowed. ``in_channels`` is 1 when every image
   of the split is grayscale (PIL mode ``L``, ``1``, ``I`` or ``I;16``), otherwise 3 (RGB; grayscale images are
-  repeated to three channels, alpha is dropped).
+  repeated to three channels, alpha is dropped by the one image decoder, :mod:`dlprimer.data.images`).
 
 The annotation file is validated by the caller with the one COCO loader (``dlprimer.metrics.coco``; the
 detection task does it) before it reaches this class, which only reads the fields that validation checked.
@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 __all__ = ["GRAY_MODES", "CocoDetectionDataset", "annotation_path", "read_image"]
 
-GRAY_MODES = ("1", "L", "I", "I;16", "F")
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def annotation_path(root: str | os.PathLike[str], split: str) -> Path:
@@ -35,18 +35,16 @@ def annotation_path(root: str | os.PathLike[str], split: str) -> Path:
 
 
 def read_image(path: str | os.PathLike[str], channels: int) -> NDArray[np.uint8]:
-    """The image at ``path`` as ``uint8 [channels, H, W]`` (``channels`` 1: luminance; 3: RGB)."""
-    from PIL import Image
+    """The image at ``path`` as ``uint8 [channels, H, W]``, decoded by the one decoder
+    (:func:`dlprimer.data.images.read_image`); a grey image is repeated to 3 channels when ``channels == 3``."""
+    from dlprimer.data.images import read_image as decode
 
-    with Image.open(path) as im:
-        if channels == 1:
-            if im.mode in ("I", "I;16", "F"):
-                arr = np.asarray(im, dtype=np.float64)
-                arr = np.clip(arr / max(float(arr.max()), 1.0) * 255, 0, 255).astype(np.uint8)
-            else:
-                arr = np.asarray(im.convert("L"))
-            return np.ascontiguousarray(arr[None])
-        return np.ascontiguousarray(np.asarray(im.convert("RGB")).transpose(2, 0, 1))
+    arr = decode(path)  # [H, W, 1 or 3]
+    if arr.shape[2] != channels:
+        if channels != 3:
+            raise ValueError(f"image {str(path)!r} is RGB but the data was read as grey (1 channel)")
+        arr = np.repeat(arr, 3, axis=2)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 class CocoDetectionDataset:

@@ -3,7 +3,9 @@
 It mirrors :mod:`dlprimer.train.engine` / :mod:`dlprimer.train.torch_engine` (same run folder, checkpoint,
 resume and seeding conventions) so that it can fold into the shared engine as its detection task:
 
-1. validate the configuration and claim the run folder ``OUT/NAME/`` (``config.json``);
+1. validate the configuration and the data, then claim the run folder ``OUT/NAME/`` with
+   :class:`dlprimer.train.run_folder.RunFolder` (marker, ``config.json``; atomic, never replacing a folder that is
+   not a run folder);
 2. seed everything; load the data (:mod:`.data`): splits, ground truth, label map;
 3. build the model (``yolo``: k-means anchors on the letterboxed training boxes, kept in the checkpoint), the
    optimizer (no weight decay on biases and norm weights), the per-batch schedule with warmup, AMP, the EMA;
@@ -32,6 +34,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,7 @@ from dlprimer.train.detection.config import DetectConfig
 from dlprimer.train.detection.data import DetectionData, build_train_set, load_detection_data, to_float
 from dlprimer.train.detection.ema import ModelEMA
 from dlprimer.train.detection.evaluate import evaluate_records, predict_split
-from dlprimer.train.engine import _append_jsonl, _claim_run_dir
+from dlprimer.train.run_folder import RunFolder
 from dlprimer.train.seed import rng_state, seed_everything, set_rng_state
 from dlprimer.train.torch_engine import epoch_seed, resolve_device
 
@@ -188,9 +191,10 @@ def fit_detection(config: DetectConfig, overwrite: bool = False,
                   on_epoch: Callable[[dict[str, Any]], None] | None = None) -> DetectResult:
     """Train a detector and write its run folder (see the module docstring)."""
     data = load_detection_data(config)  # 1. configuration (validated on construction) and data, then run folder
-    run_dir = _claim_run_dir(config, overwrite)  # (bad data leaves no folder behind)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
-    return _fit(config, run_dir, None, on_batch, on_epoch, data)
+    name = config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder = RunFolder.claim(config, name, overwrite)  # type: ignore[arg-type]  (bad data leaves no folder behind)
+    folder.commit_swap()
+    return _fit(config, folder.path, None, on_batch, on_epoch, data)
 
 
 def _load_config(run_dir: Path) -> DetectConfig:
@@ -208,9 +212,10 @@ def _load_config(run_dir: Path) -> DetectConfig:
 def resume_detection(run_dir: str | os.PathLike[str], on_batch: Callable[[int, int, float], None] | None = None,
                      on_epoch: Callable[[dict[str, Any]], None] | None = None) -> DetectResult:
     """Continue the run in ``run_dir`` from its last checkpoint; it ends as an uninterrupted run would."""
-    run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    return _fit(config, run_dir, load_checkpoint(run_dir / CHECKPOINT), on_batch, on_epoch)
+    folder = RunFolder.open(run_dir)
+    folder.remove_stale_temporaries()
+    config = _load_config(folder.path)
+    return _fit(config, folder.path, load_checkpoint(folder.checkpoint), on_batch, on_epoch)
 
 
 def _fit(config: DetectConfig, run_dir: Path, state: dict[str, Any] | None,
@@ -241,7 +246,7 @@ def _fit(config: DetectConfig, run_dir: Path, state: dict[str, Any] | None,
             row |= {"val_AP": stats["AP"], "val_AP50": stats["AP50"]}
         row["time_s"] = round(time.perf_counter() - t0, 4)
         history.append(row)
-        _append_jsonl(metrics_path, row)
+        RunFolder.open(run_dir).append_metrics(row)
         save_checkpoint(run_dir / CHECKPOINT, {"epoch": epoch, "run": run.state_dict(), "rng": rng_state(),
                                                "history": history, "config": config.to_dict(),
                                                "elapsed_s": time.perf_counter() - started})
