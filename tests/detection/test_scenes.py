@@ -128,3 +128,18 @@ def test_cli_export(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["data", "scenes", "export", "--out", str(tmp_path / "f"), "--n-train", "-1"]) == 2
     assert "n_train" in capsys.readouterr().err
+
+
+def test_rgb_digit_scenes_for_previews_masks_match_boxes():
+    from dlprimer.augment.sample import boxes_from_masks
+    from dlprimer.data.scenes import DigitScenes
+
+    ds = DigitScenes(n=4, size=96, seed=3)
+    for i in range(4):
+        s = ds[i]
+        n = len(s["boxes"])
+        assert s["image"].shape == (3, 96, 96) and s["image"].dtype == torch.uint8
+        assert s["masks"].shape == (n, 96, 96) and s["labels"].shape == (n,)
+        assert torch.equal(boxes_from_masks(s["masks"]), s["boxes"])  # the box is the tight box of the ink mask
+    grey = DigitScenes(n=4, size=96, seed=3, rgb=False)[0]
+    assert grey["image"].shape == (1, 96, 96) and torch.equal(grey["boxes"], ds[0]["boxes"])

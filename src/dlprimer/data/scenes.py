@@ -40,6 +40,7 @@ from dlprimer.data.digits import resize_bilinear, split_indices
 
 __all__ = [
     "CATEGORIES",
+    "DigitScenes",
     "INK_THRESHOLD",
     "SPLITS",
     "Scene",
@@ -48,6 +49,7 @@ __all__ = [
     "coco_dict",
     "export_scenes",
     "render_scene",
+    "rgb_sample",
     "source_indices",
 ]
 
@@ -104,6 +106,9 @@ class Scene:
     boxes: NDArray[np.float32]
     labels: NDArray[np.int64]
     sources: NDArray[np.int64]
+    masks: NDArray[np.bool_] | None = None  # [N, H, W] ink masks, with ``render_scene(..., masks=True)``
+    glyphs: tuple[NDArray[np.float64], ...] = ()  # [N] the pasted glyphs (alpha in [0, 1]) with ``masks=True``
+    corners: tuple[tuple[int, int], ...] = ()  # [N] their (top, left) corners
 
 
 def _check_split(split: object) -> str:
@@ -156,9 +161,10 @@ def _background(rng: np.random.Generator, size: int, config: SceneConfig) -> NDA
     return canvas
 
 
-def render_scene(split: str, index: int, config: SceneConfig | None = None) -> Scene:
+def render_scene(split: str, index: int, config: SceneConfig | None = None, masks: bool = False) -> Scene:
     """Render scene ``index`` of ``split`` (deterministic per ``(config.seed, split, index)``; see the module
-    docstring for the recipe)."""
+    docstring for the recipe). ``masks=True`` also returns the ink masks and glyphs (for copy-paste demos and
+    :func:`rgb_sample`); the image is the same either way."""
     config = config or SceneConfig()
     split = _check_split(split)
     index = check_int(index, "index", low=0)
@@ -170,6 +176,7 @@ def render_scene(split: str, index: int, config: SceneConfig | None = None) -> S
     boxes: list[NDArray[np.float64]] = []
     out_labels: list[int] = []
     sources: list[int] = []
+    placed: list[tuple[NDArray[np.float64], int, int]] = []
     for _ in range(int(rng.integers(config.min_digits, config.max_digits + 1))):
         k = int(pool[rng.integers(0, len(pool))])
         h = int(rng.integers(config.min_digit_size, config.max_digit_size + 1))
@@ -193,13 +200,75 @@ def render_scene(split: str, index: int, config: SceneConfig | None = None) -> S
         boxes.append(box)
         out_labels.append(int(labels[k]))
         sources.append(k)
+        placed.append((glyph, top, left))
     image = np.clip(np.round(canvas * 255), 0, 255).astype(np.uint8)
+    ink_masks = None
+    if masks:
+        ink_masks = np.zeros((len(placed), size, size), dtype=bool)
+        for n, (glyph, top, left) in enumerate(placed):
+            ink_masks[n, top : top + glyph.shape[0], left : left + glyph.shape[1]] = glyph > INK_THRESHOLD
     return Scene(
         image=image,
         boxes=(np.stack(boxes) if boxes else np.zeros((0, 4))).astype(np.float32),
         labels=np.array(out_labels, dtype=np.int64),
         sources=np.array(sources, dtype=np.int64),
+        masks=ink_masks,
+        glyphs=tuple(g for g, _, _ in placed) if masks else (),
+        corners=tuple((t, left) for _, t, left in placed) if masks else (),
     )
+
+
+def rgb_sample(scene: Scene, seed: int = 0) -> dict[str, Any]:
+    """An RGB version of a scene rendered with ``masks=True`` (the augmentation previews' colour and copy-paste
+    demos): the grey background tinted by a random colour, each digit painted in its own random colour through
+    its glyph. Returns ``{"image": Tensor[3, H, W] uint8, "boxes", "labels", "masks": Tensor[N, H, W] bool}``;
+    boxes and masks are the grey scene's."""
+    import torch
+
+    if scene.masks is None:
+        raise ValueError("rgb_sample needs a scene rendered with masks=True")
+    rng = np.random.default_rng([seed, 7])
+    grey = scene.image.astype(np.float64) / 255.0  # [H, W]
+    tint = rng.uniform(0.3, 1.0, 3)
+    canvas = np.clip(grey[None] * 0.6 + 0.25 * tint[:, None, None] * (1 - grey[None]), 0, 1)  # [3, H, W]
+    for glyph, (top, left) in zip(scene.glyphs, scene.corners, strict=True):
+        colour = rng.uniform(0.45, 1.0, 3)
+        h, w = glyph.shape
+        region = canvas[:, top : top + h, left : left + w]
+        canvas[:, top : top + h, left : left + w] = region * (1 - glyph) + colour[:, None, None] * glyph
+    return {
+        "image": torch.from_numpy(np.round(canvas * 255).astype(np.uint8)),
+        "boxes": torch.from_numpy(scene.boxes.copy()),
+        "labels": torch.from_numpy(scene.labels.copy()),
+        "masks": torch.from_numpy(scene.masks.copy()),
+    }
+
+
+class DigitScenes:
+    """``n`` scenes as sample dicts for the augmentation previews: ``rgb=True`` (default) gives coloured digits with
+    instance masks (:func:`rgb_sample`; copy-paste needs the masks), ``rgb=False`` the grey detection scenes.
+    Item ``i`` is test-split scene ``i`` of ``SceneConfig(seed=seed, image_size=size)``."""
+
+    def __init__(self, n: int = 16, size: int = 96, seed: int = 0, rgb: bool = True, max_digits: int = 4) -> None:
+        check_int(n, "n", low=1)
+        self.n, self.rgb, self.seed = int(n), bool(rgb), int(seed)
+        self.config = SceneConfig(seed=seed, image_size=int(size), max_digits=max_digits,
+                                  max_digit_size=min(36, int(size)), min_digit_size=min(18, int(size)),
+                                  n_train=1, n_val=1, n_test=self.n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import torch
+
+        if not 0 <= int(index) < self.n:
+            raise IndexError(f"index {index} out of range for {self.n} scenes")
+        scene = render_scene("test", int(index), self.config, masks=True)
+        if self.rgb:
+            return rgb_sample(scene, self.seed * 1_000_003 + int(index))
+        return {"image": torch.from_numpy(scene.image)[None], "boxes": torch.from_numpy(scene.boxes),
+                "labels": torch.from_numpy(scene.labels), "masks": torch.from_numpy(scene.masks)}
 
 
 def file_name(index: int) -> str:
