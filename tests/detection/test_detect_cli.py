@@ -184,6 +184,8 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys):
     out = ["--out", str(tmp_path / "runs"), "--epochs", "1"]
     _one_line_error(capsys, ["detect", "train", "--image-size", "100", *out], "--image-size", "32")
     _one_line_error(capsys, ["detect", "train", "--model", "ssd", *out], "model", "yolo")
+    _one_line_error(capsys, ["detect", "train", "--augment", "mosaic,warp", *out], "--augment", "warp")
+    _one_line_error(capsys, ["detect", "train", "--schedule", "sawtooth", *out], "--schedule", "sawtooth")
     _one_line_error(capsys, ["detect", "train", "--data", str(tmp_path / "nope"), *out], "--data", "nope")
     missing = tmp_path / "missing"
     _write_coco_folder(missing)

@@ -24,7 +24,7 @@ class DetectConfig:
     model: str = DEFAULT_MODEL
     data: str | None = None
     image_size: int = 128
-    epochs: int = 12
+    epochs: int = 5
     batch_size: int = 32
     lr: float = 0.004
     weight_decay: float = 0.0005
@@ -36,8 +36,8 @@ class DetectConfig:
     ema_decay: float = 0.999
     augment: str = "mosaic,affine,color"
     mosaic_p: float = 0.5
-    close_mosaic: int = 2
-    eval_every: int = 4
+    close_mosaic: int = 1
+    eval_every: int = 5
     width: int = 16
     neck_channels: int = 64
     backbone: str = "csp"

@@ -48,7 +48,13 @@ from dlprimer.augment.collate import detection_collate
 from dlprimer.models import detection
 from dlprimer.train.checkpoint import load_checkpoint, save_checkpoint
 from dlprimer.train.detection.config import DetectConfig
-from dlprimer.train.detection.data import DetectionData, build_train_set, load_detection_data, to_float
+from dlprimer.train.detection.data import (
+    DetectionData,
+    build_train_set,
+    load_detection_data,
+    parse_pipeline,
+    to_float,
+)
 from dlprimer.train.detection.ema import ModelEMA
 from dlprimer.train.detection.evaluate import evaluate_records, predict_split
 from dlprimer.train.run_folder import RunFolder
@@ -190,7 +196,11 @@ def fit_detection(config: DetectConfig, overwrite: bool = False,
                   on_batch: Callable[[int, int, float], None] | None = None,
                   on_epoch: Callable[[dict[str, Any]], None] | None = None) -> DetectResult:
     """Train a detector and write its run folder (see the module docstring)."""
-    data = load_detection_data(config)  # 1. configuration (validated on construction) and data, then run folder
+    parse_pipeline(config.augment)  # 1. configuration (validated on construction), names, data; then run folder
+    if config.schedule not in schedules.list_schedules():
+        raise ValueError(f"--schedule: unknown schedule {config.schedule!r}; known: "
+                         f"{', '.join(schedules.list_schedules())}")
+    data = load_detection_data(config)
     name = config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = RunFolder.claim(config, name, overwrite)  # type: ignore[arg-type]  (bad data leaves no folder behind)
     folder.commit_swap()
