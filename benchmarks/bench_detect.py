@@ -154,7 +154,7 @@ def main() -> None:
         rows = [bench_model(m, args, out) for m in args.models]
         for r in rows:
             print(json.dumps(r))
-        print("| model | train img/s | train min | AP | AP50 | AP_small | AR@100 | infer img/s b1 | b16 |")
+        print("| model | train img/s (incl. val) | train min | AP | AP50 | AP_small | AR@100 | infer img/s b1 | b16 |")
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['model']} | {r['train_img_s']:.1f} | {r['train_minutes']:.2f} | {r['AP']:.3f} | "
