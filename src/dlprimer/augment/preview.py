@@ -1,6 +1,7 @@
 """Preview grids: originals and augmented versions side by side, boxes drawn (``dlprimer augment preview``).
 
-Images come from :class:`DigitScenes` -- real handwritten digits from scikit-learn's ``load_digits`` (shipped
+Images come from :class:`dlprimer.data.scenes.DigitScenes` (the detection scenes, coloured: ``rgb=True``) -- real
+handwritten digits from scikit-learn's ``load_digits`` (shipped
 with scikit-learn, nothing downloaded), upscaled, coloured and pasted at random positions on a canvas, with
 tight boxes, labels (the digit) and instance masks -- or from :class:`FolderImages` (PNG/JPEG, no boxes).
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,89 +21,12 @@ from dlprimer.augment import functional as F
 from dlprimer.augment.compose import Compose
 from dlprimer.augment.dataset import MixingDataset
 from dlprimer.augment.registry import MULTI_SAMPLE, create
-from dlprimer.augment.sample import Sample, boxes_from_masks
+from dlprimer.augment.sample import Sample
+from dlprimer.data.scenes import DigitScenes
 
-__all__ = ["DigitScenes", "FolderImages", "digit_scene", "preview_samples", "save_preview_grid"]
+__all__ = ["DigitScenes", "FolderImages", "preview_samples", "save_preview_grid"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-@lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    return d.images.astype(np.float32) / 16.0, d.target.astype(np.int64)  # [1797, 8, 8] in [0, 1], [1797]
-
-
-def digit_scene(
-    n_digits: int = 4,
-    size: Sequence[int] = (96, 96),
-    digit_size: Sequence[int] = (18, 36),
-    generator: torch.Generator | None = None,
-) -> Sample:
-    """One RGB uint8 scene of up to ``n_digits`` non-overlapping coloured digits on a smooth background.
-
-    Returns ``{"image" [3, H, W] uint8, "boxes" [N, 4] float32 (tight around the ink), "labels" [N] int64,
-    "masks" [N, H, W] bool}``; a digit that finds no free place in 30 tries is left out.
-    """
-    h, w = int(size[0]), int(size[1])
-    images, targets = _digits()
-    yy = torch.linspace(0, 1, h)[:, None]
-    xx = torch.linspace(0, 1, w)[None, :]
-    base = torch.rand(3, generator=generator) * 0.35
-    tilt = torch.rand(3, generator=generator) * 0.3
-    canvas = (base[:, None, None] + tilt[:, None, None] * (xx + yy) / 2).clamp(0, 1)  # [3, H, W]
-    masks: list[Tensor] = []
-    labels: list[int] = []
-    taken = torch.zeros(h, w, dtype=torch.bool)
-    for _ in range(n_digits):
-        k = int(torch.randint(0, len(targets), (), generator=generator))
-        s = int(torch.randint(int(digit_size[0]), int(digit_size[1]) + 1, (), generator=generator))
-        s = min(s, h, w)
-        glyph = F.resize(torch.from_numpy(images[k])[None], [s, s])[0]  # [s, s] in [0, 1]
-        for _try in range(30):
-            top = int(torch.randint(0, h - s + 1, (), generator=generator))
-            left = int(torch.randint(0, w - s + 1, (), generator=generator))
-            if not bool(taken[top : top + s, left : left + s].any()):
-                break
-        else:
-            continue
-        ink = glyph > 0.3
-        if not bool(ink.any()):
-            continue
-        colour = 0.55 + 0.45 * torch.rand(3, generator=generator)
-        region = canvas[:, top : top + s, left : left + s]
-        ink_rgb = colour[:, None, None] * glyph.clamp(0.6, 1)  # [3, s, s]
-        canvas[:, top : top + s, left : left + s] = torch.where(ink, ink_rgb, region)
-        m = torch.zeros(h, w, dtype=torch.bool)
-        m[top : top + s, left : left + s] = ink
-        taken[top : top + s, left : left + s] = True
-        masks.append(m)
-        labels.append(int(targets[k]))
-    mask_t = torch.stack(masks) if masks else torch.zeros((0, h, w), dtype=torch.bool)
-    return {
-        "image": (canvas * 255).round().to(torch.uint8),
-        "boxes": boxes_from_masks(mask_t),
-        "labels": torch.tensor(labels, dtype=torch.int64),
-        "masks": mask_t,
-    }
-
-
-class DigitScenes(torch.utils.data.Dataset):
-    """``n`` reproducible digit scenes (item ``i`` is seeded by ``(seed, i)``)."""
-
-    def __init__(self, n: int = 16, size: Sequence[int] = (96, 96), n_digits: int = 4, seed: int = 0) -> None:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        self.n, self.size, self.n_digits, self.seed = n, (int(size[0]), int(size[1])), n_digits, seed
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> Sample:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + int(i))
-        return digit_scene(self.n_digits, self.size, generator=g)
 
 
 def _read_image(path: Path) -> Tensor:

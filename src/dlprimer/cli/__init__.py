@@ -39,6 +39,8 @@ from dlprimer.cli import (  # noqa: F401  (registration)
     boxes,
     coco_eval,
     cv,
+    data,
+    detect,
     experiment,
     export,
     inits,

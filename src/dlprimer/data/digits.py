@@ -56,26 +56,40 @@ def _check(seed: int, size: int) -> None:
         raise ValueError(f"size must be an int in [8, 256], got {size!r}")
 
 
-def resize_bilinear(images: NDArray[np.floating], size: int) -> NDArray[np.float64]:
-    """Resize ``[N, H, W]`` images to ``[N, size, size]`` by bilinear interpolation.
+def resize_bilinear(images: NDArray[np.floating], size: int | tuple[int, int]) -> NDArray[np.float64]:
+    """Resize ``[N, H, W]`` images to ``[N, size, size]`` (or ``[N, h, w]`` for ``size=(h, w)``) by bilinear
+    interpolation.
 
     Half-pixel centres (``align_corners=False``): output pixel ``i`` samples the input at
     ``(i + 0.5) · H / size − 0.5``, clamped to ``[0, H − 1]``; equals
     ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`` for upsampling.
     """
     n, h, w = images.shape
+    out_h, out_w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
 
-    def axis_weights(src: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    def axis_weights(src: int, size: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         pos = np.clip((np.arange(size) + 0.5) * src / size - 0.5, 0.0, src - 1)  # [size]
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, src - 1)
         return lo, hi, pos - lo
 
-    y0, y1, fy = axis_weights(h)
-    x0, x1, fx = axis_weights(w)
+    y0, y1, fy = axis_weights(h, out_h)
+    x0, x1, fx = axis_weights(w, out_w)
     img = images.astype(np.float64)
     top = img[:, y0, :] * (1 - fy)[None, :, None] + img[:, y1, :] * fy[None, :, None]  # [N, size, W]
     return top[:, :, x0] * (1 - fx) + top[:, :, x1] * fx  # [N, size, size]
+
+
+def split_indices(labels: NDArray[np.int64], seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray]:
+    """``(train, val, test)`` index arrays: the 70 / 10 / 20 % split stratified by ``labels``, seeded by ``seed``
+    (first the test fifth, then an eighth of the rest). Shared by the digits and the detection scenes."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(labels.shape[0])
+    rest, test = train_test_split(index, test_size=SPLIT_FRACTIONS[2], stratify=labels, random_state=int(seed))
+    val_share = SPLIT_FRACTIONS[1] / (SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1])
+    train, val = train_test_split(rest, test_size=val_share, stratify=labels[rest], random_state=int(seed))
+    return train, val, test
 
 
 @lru_cache(maxsize=8)
@@ -83,19 +97,11 @@ def load_digits_arrays(seed: int = 0, size: int = 32) -> DigitsSplits:
     """Load, resize, split and normalize the digits (see the module docstring). Cached per (seed, size)."""
     _check(seed, size)
     from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
 
     bunch = sk_load_digits()
     images = resize_bilinear(bunch.images / 16.0, int(size))  # [1797, size, size] in [0, 1]
     labels = bunch.target.astype(np.int64)
-    index = np.arange(labels.shape[0])
-    rest, test = train_test_split(
-        index, test_size=SPLIT_FRACTIONS[2], stratify=labels, random_state=int(seed)
-    )
-    val_share = SPLIT_FRACTIONS[1] / (SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1])
-    train, val = train_test_split(
-        rest, test_size=val_share, stratify=labels[rest], random_state=int(seed)
-    )
+    train, val, test = split_indices(labels, seed)
     mean = float(images[train].mean())
     std = float(images[train].std())
 

@@ -1,0 +1,88 @@
+"""``fasterrcnn``: two-stage anchor-based detection, torchvision's ``FasterRCNN`` on our CSP backbone + PAN neck.
+
+Stage 1, the RPN: at every location of each neck level, 3 anchors (sizes 16/32/64 px at strides 8/16/32, aspect
+ratios 0.5/1/2) are classified object/background and regressed; the top proposals survive NMS. Stage 2: each
+proposal's features are pooled by ``MultiScaleRoIAlign`` (7×7, notes: ROI Align) from the level matching its
+size, then a two-layer MLP head classifies it into ``C + 1`` classes and refines its box; per-class NMS at the
+end. Nothing is downloaded (no pretrained weights). The internal transform has
+``min_size = max_size = image_size`` so the small scenes are not rescaled to 800 px, and it normalises with mean
+0 and std 1 (the images are already in ``[0, 1]``; BatchNorm follows the first convolution).
+
+Only hard NMS is available (torchvision's ``RoIHeads`` runs it internally); ``--nms`` other than ``hard`` is
+refused for this model.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+
+from dlprimer.models.detection.base import Detector, Prediction, build_body
+
+__all__ = ["FasterRCNNDetector"]
+
+
+class _Body(nn.Module):
+    def __init__(self, backbone: nn.Module, neck: nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.neck = backbone, neck
+        self.out_channels = neck.out_channels
+
+    def forward(self, x: Tensor) -> OrderedDict[str, Tensor]:
+        return OrderedDict((str(i), f) for i, f in enumerate(self.neck(self.backbone(x))))
+
+
+class FasterRCNNDetector(Detector):
+    """torchvision ``FasterRCNN`` wrapped in the detector contract of :mod:`.base`."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 128, width: int = 16,
+                 neck_channels: int = 64, backbone: str = "csp") -> None:
+        super().__init__(num_classes, in_channels, image_size)
+        from torchvision.models.detection import FasterRCNN
+        from torchvision.models.detection.anchor_utils import AnchorGenerator
+        from torchvision.ops import MultiScaleRoIAlign
+
+        backbone_m, neck = build_body(in_channels, width, neck_channels, backbone)
+        self.backbone, self.neck = backbone_m, neck
+        anchors = AnchorGenerator(sizes=((16,), (32,), (64,)), aspect_ratios=((0.5, 1.0, 2.0),) * 3)
+        self.net = FasterRCNN(
+            _Body(backbone_m, neck), num_classes=num_classes + 1, rpn_anchor_generator=anchors,
+            box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2),
+            min_size=image_size, max_size=image_size, image_mean=[0.0] * in_channels, image_std=[1.0] * in_channels,
+            rpn_pre_nms_top_n_train=1000, rpn_post_nms_top_n_train=500, rpn_pre_nms_top_n_test=500,
+            rpn_post_nms_top_n_test=300, box_batch_size_per_image=128, box_detections_per_img=100,
+        )
+
+    def head_modules(self) -> list[nn.Module]:
+        return [self.net.rpn, self.net.roi_heads]
+
+    def forward(self, images: Tensor) -> list[dict[str, Tensor]]:
+        """torchvision's output in eval mode (list of ``{"boxes", "labels" (1..C), "scores"}``)."""
+        return self.net(list(images))
+
+    def hyperparameters(self) -> dict[str, object]:
+        """The assignment/decoding settings a user must choose (for ``detect compare``)."""
+        return {"anchor sizes px": [16, 32, 64], "aspect ratios": [0.5, 1.0, 2.0], "rpn fg/bg IoU": [0.7, 0.3],
+                "roi fg IoU": 0.5, "sampled anchors": "256 (50 % positive)", "nms_iou": "0.7 rpn, 0.6 final"}
+
+    def count_positives(self, targets: list[dict[str, Tensor]]) -> None:
+        """Not counted: the RPN samples 256 anchors per image at up to 50 % positives (balanced by design)."""
+        return None
+
+    def training_loss(self, images: Tensor, targets: list[dict[str, Tensor]]) -> tuple[Tensor, dict[str, float]]:
+        tv_targets = [{"boxes": t["boxes"].float(), "labels": t["labels"] + 1} for t in targets]
+        losses = self.net(list(images), tv_targets)
+        return sum(losses.values()), {k.replace("loss_", ""): float(v.detach()) for k, v in losses.items()}
+
+    @torch.no_grad()
+    def predict(self, images: Tensor, score_threshold: float = 0.001, nms: str = "hard", iou_threshold: float = 0.6,
+                max_dets: int = 100) -> list[Prediction]:
+        if nms != "hard":
+            raise ValueError(f"nms {nms!r} is not available for fasterrcnn (torchvision's RoIHeads runs hard NMS)")
+        heads = self.net.roi_heads
+        heads.score_thresh, heads.nms_thresh, heads.detections_per_img = score_threshold, iou_threshold, max_dets
+        out = self.net(list(images))
+        self.last_candidates = [int(self.net.rpn.post_nms_top_n()) * self.num_classes] * len(out)
+        return [{"boxes": o["boxes"], "scores": o["scores"], "labels": o["labels"] - 1} for o in out]
