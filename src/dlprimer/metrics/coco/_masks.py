@@ -117,12 +117,16 @@ def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray
     item = np.repeat(np.arange(len(strings)), lens)[ends]  # [C]
     first, size = _segment_starts(item)
     m = np.arange(len(x)) - np.repeat(first, size)  # position inside its string
-    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd and the even (from 2) chains
-    sel = np.flatnonzero(m >= 1)
-    key = item[sel] * 2 + (m[sel] & 1)
-    o = np.argsort(key, kind="stable")
+    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd chain and the even chain
+    # (from m = 2) of each string, read off two global cumulative sums
+    odd = (m & 1) == 1
+    even = ~odd & (m >= 2)
     out = x.copy()
-    out[sel[o]] = _segment_cumsum(x[sel][o], key[o])
+    for chain in (odd, even):
+        v = np.where(chain, x, 0)
+        cs = np.cumsum(v)
+        before = np.repeat(cs[first] - v[first], size)  # the chain's sum before each string
+        out[chain] = (cs - before)[chain]
     return out, item, -1
 
 
@@ -191,10 +195,14 @@ def masks_from_segmentations(
     compressed, strings = [], []
     for i, segm in enumerate(segms):
         if type(segm) is dict and isinstance(segm.get("counts"), (str, bytes)) and "size" in segm:
-            try:
-                hs[i], ws[i] = _size(segm["size"])
-            except ValueError as exc:
-                raise ValueError(f"{where[i]}: {exc}") from None
+            sz = segm["size"]
+            if type(sz) is list and len(sz) == 2 and type(sz[0]) is int and type(sz[1]) is int and min(sz) >= 0:
+                hs[i], ws[i] = sz  # the common case, checked without a call
+            else:
+                try:
+                    hs[i], ws[i] = _size(sz)
+                except ValueError as exc:
+                    raise ValueError(f"{where[i]}: {exc}") from None
             counts = segm["counts"]
             compressed.append(i)
             strings.append(counts.encode() if isinstance(counts, str) else bytes(counts))
