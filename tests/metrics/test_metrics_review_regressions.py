@@ -170,7 +170,7 @@ def test_confusion_matrix_empty_input_and_num_classes_type():
     assert confusion_matrix([], [], 3).tolist() == [[0, 0, 0]] * 3  # hand value: nothing counted
     with pytest.raises(ValueError, match="num_classes cannot be inferred from empty"):
         confusion_matrix([], [])
-    with pytest.raises(TypeError, match="num_classes must be an integer or None, got 3.5"):
+    with pytest.raises(TypeError, match="num_classes must be an integer, got float 3.5"):
         confusion_matrix([0, 1], [1, 2], 3.5)
 
 
