@@ -42,10 +42,12 @@ class Masks:
     @classmethod
     def from_intervals(cls, item: NDArray, start: NDArray, end: NDArray, h: NDArray, w: NDArray) -> Masks:
         """Masks from intervals tagged with their mask index ``item`` (any order; kept in order per mask)."""
-        order = np.argsort(item, kind="stable")
         self = cls.__new__(cls)
         self.off = np.r_[0, np.cumsum(np.bincount(item, minlength=len(h)))].astype(np.int64)
-        self.start, self.end = start[order].astype(np.int64), end[order].astype(np.int64)
+        if item.size > 1 and bool(np.any(item[1:] < item[:-1])):  # already in order in the common case
+            order = np.argsort(item, kind="stable")
+            start, end = start[order], end[order]
+        self.start, self.end = start.astype(np.int64), end.astype(np.int64)
         self._finish(h, w)
         return self
 
