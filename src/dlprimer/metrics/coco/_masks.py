@@ -102,7 +102,7 @@ def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray
     :func:`decode_rle_string`, with no Python loop over strings.
     """
     lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
-    c = np.frombuffer(b"".join(strings), dtype=np.uint8).astype(np.int64) - 48
+    c = np.frombuffer(b"".join(strings), dtype=np.uint8) - np.uint8(48)  # 6-bit digits (uint8 wraps, masked)
     if c.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
     last = (c & 0x20) == 0  # a number ends at a character without the continuation bit
@@ -112,10 +112,13 @@ def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray
         return np.zeros(0, np.int64), np.zeros(0, np.int64), int(np.flatnonzero(lens > 0)[truncated[0]])
     ends = np.flatnonzero(last)
     starts = np.r_[0, ends[:-1] + 1]
-    k = np.arange(c.size) - np.repeat(starts, ends - starts + 1)  # digit position inside its number
-    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    length = ends - starts + 1  # characters per number (mostly 1 or 2)
+    x = (c[starts] & 0x1F).astype(np.int64)
+    for i in range(1, int(length.max())):  # the i-th 5-bit digit of the numbers that have one
+        has = np.flatnonzero(length > i)
+        x[has] |= (c[starts[has] + i] & 0x1F).astype(np.int64) << (5 * i)
     neg = (c[ends] & 0x10) != 0
-    x = x - np.where(neg, np.left_shift(1, 5 * (ends - starts + 1)), 0)  # sign extension
+    x = x - np.where(neg, np.left_shift(1, 5 * length), 0)  # sign extension
     item = np.repeat(np.arange(len(strings)), lens)[ends]  # [C]
     first, size = _segment_starts(item)
     m = np.arange(len(x)) - np.repeat(first, size)  # position inside its string
