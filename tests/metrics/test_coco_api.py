@@ -251,14 +251,16 @@ def test_gt_id_zero_switch_reproduces_pycocotools(pycoco):
 
 def test_bad_input_through_the_api_is_named(tmp_path):
     gt, dt = make_coco(0, n_images=4, n_categories=2)
-    gt["annotations"][1]["bbox"] = "1234"
+    bad = copy.deepcopy(gt)
+    bad["annotations"][1]["bbox"] = "1234"
     with contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(ValueError, match=r"<gt dict>: annotations\[1\]\.bbox must be a list of 4 numbers"):
+            COCO(bad)
         coco = COCO(gt)
-        ev = COCOeval(coco, coco.loadRes(dt), "bbox")
-        with pytest.raises(ValueError, match=r"annotations\[1\]\.bbox must be a list of 4 numbers"):
-            ev.evaluate()
-        with pytest.raises(ValueError, match="is not an image of this dataset"):
+        with pytest.raises(ValueError, match=r"results\[0\]\.image_id=-5 is not in the ground truth images"):
             coco.loadRes([dict(dt[0], image_id=-5)])
+        with pytest.raises(ValueError, match=r"<detections list>: results\[1\] is missing the required key 'score'"):
+            coco.loadRes([dt[0], {k: v for k, v in dt[1].items() if k != "score"}])
         with pytest.raises(ValueError, match="not a regular file"):
             COCO("/dev/zero")
         with pytest.raises(ValueError, match="iouType must be 'bbox', 'segm' or 'keypoints'"):

@@ -1,14 +1,43 @@
-"""Loading COCO files: each malformed input raises a clear error naming the file, record and field."""
+"""Loading COCO files: each malformed input raises a clear error naming the file, record and field.
+
+Every error test runs twice: through :func:`evaluate` and through the pycocotools-style drop-in
+(``COCO(gt)``, ``loadRes(dt)``, ``COCOeval``): the rules hold through both APIs.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 
 import numpy as np
 import pytest
 
 from dlprimer.metrics.coco import evaluate, load_ground_truth
+
+
+def _dropin_evaluate(gt, dt, iou_type="bbox"):
+    from dlprimer.metrics.coco import COCO, COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(gt)
+        ev = COCOeval(coco, coco.loadRes(dt), iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev
+
+
+_RESULT_TESTS = {"test_accepted_like_pycocotools", "test_ground_truth_arrays_keep_area_field"}
+
+
+@pytest.fixture(autouse=True, params=["evaluate", "COCO/COCOeval"])
+def api(request, monkeypatch):
+    """Run each error test through ``evaluate`` and through the drop-in API (tests of results: evaluate only)."""
+    if request.param == "COCO/COCOeval" and request.node.originalname not in _RESULT_TESTS:
+        monkeypatch.setitem(globals(), "evaluate", _dropin_evaluate)
+    return request.param
 
 
 def _gt() -> dict:

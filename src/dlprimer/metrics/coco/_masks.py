@@ -42,10 +42,12 @@ class Masks:
     @classmethod
     def from_intervals(cls, item: NDArray, start: NDArray, end: NDArray, h: NDArray, w: NDArray) -> Masks:
         """Masks from intervals tagged with their mask index ``item`` (any order; kept in order per mask)."""
-        order = np.argsort(item, kind="stable")
         self = cls.__new__(cls)
         self.off = np.r_[0, np.cumsum(np.bincount(item, minlength=len(h)))].astype(np.int64)
-        self.start, self.end = start[order].astype(np.int64), end[order].astype(np.int64)
+        if item.size > 1 and bool(np.any(item[1:] < item[:-1])):  # already in order in the common case
+            order = np.argsort(item, kind="stable")
+            start, end = start[order], end[order]
+        self.start, self.end = start.astype(np.int64), end.astype(np.int64)
         self._finish(h, w)
         return self
 
@@ -100,7 +102,7 @@ def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray
     :func:`decode_rle_string`, with no Python loop over strings.
     """
     lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
-    c = np.frombuffer(b"".join(strings), dtype=np.uint8).astype(np.int64) - 48
+    c = np.frombuffer(b"".join(strings), dtype=np.uint8) - np.uint8(48)  # 6-bit digits (uint8 wraps, masked)
     if c.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
     last = (c & 0x20) == 0  # a number ends at a character without the continuation bit
@@ -110,19 +112,26 @@ def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray
         return np.zeros(0, np.int64), np.zeros(0, np.int64), int(np.flatnonzero(lens > 0)[truncated[0]])
     ends = np.flatnonzero(last)
     starts = np.r_[0, ends[:-1] + 1]
-    k = np.arange(c.size) - np.repeat(starts, ends - starts + 1)  # digit position inside its number
-    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    length = ends - starts + 1  # characters per number (mostly 1 or 2)
+    x = (c[starts] & 0x1F).astype(np.int64)
+    for i in range(1, int(length.max())):  # the i-th 5-bit digit of the numbers that have one
+        has = np.flatnonzero(length > i)
+        x[has] |= (c[starts[has] + i] & 0x1F).astype(np.int64) << (5 * i)
     neg = (c[ends] & 0x10) != 0
-    x = x - np.where(neg, np.left_shift(1, 5 * (ends - starts + 1)), 0)  # sign extension
+    x = x - np.where(neg, np.left_shift(1, 5 * length), 0)  # sign extension
     item = np.repeat(np.arange(len(strings)), lens)[ends]  # [C]
     first, size = _segment_starts(item)
     m = np.arange(len(x)) - np.repeat(first, size)  # position inside its string
-    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd and the even (from 2) chains
-    sel = np.flatnonzero(m >= 1)
-    key = item[sel] * 2 + (m[sel] & 1)
-    o = np.argsort(key, kind="stable")
+    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd chain and the even chain
+    # (from m = 2) of each string, read off two global cumulative sums
+    odd = (m & 1) == 1
+    even = ~odd & (m >= 2)
     out = x.copy()
-    out[sel[o]] = _segment_cumsum(x[sel][o], key[o])
+    for chain in (odd, even):
+        v = np.where(chain, x, 0)
+        cs = np.cumsum(v)
+        before = np.repeat(cs[first] - v[first], size)  # the chain's sum before each string
+        out[chain] = (cs - before)[chain]
     return out, item, -1
 
 
@@ -191,10 +200,14 @@ def masks_from_segmentations(
     compressed, strings = [], []
     for i, segm in enumerate(segms):
         if type(segm) is dict and isinstance(segm.get("counts"), (str, bytes)) and "size" in segm:
-            try:
-                hs[i], ws[i] = _size(segm["size"])
-            except ValueError as exc:
-                raise ValueError(f"{where[i]}: {exc}") from None
+            sz = segm["size"]
+            if type(sz) is list and len(sz) == 2 and type(sz[0]) is int and type(sz[1]) is int and min(sz) >= 0:
+                hs[i], ws[i] = sz  # the common case, checked without a call
+            else:
+                try:
+                    hs[i], ws[i] = _size(sz)
+                except ValueError as exc:
+                    raise ValueError(f"{where[i]}: {exc}") from None
             counts = segm["counts"]
             compressed.append(i)
             strings.append(counts.encode() if isinstance(counts, str) else bytes(counts))

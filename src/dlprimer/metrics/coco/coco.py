@@ -44,7 +44,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dlprimer.metrics.coco._masks import masks_from_segmentations
-from dlprimer.metrics.coco.dataset import read_json
+from dlprimer.metrics.coco.dataset import (
+    RESULT_FIELDS,
+    GroundTruth,
+    check_records,
+    load_coco_json,
+    load_detections,
+    load_ground_truth,
+    read_json,
+)
 
 __all__ = ["COCO"]
 
@@ -68,18 +76,15 @@ class COCO:
         self.imgToAnns: defaultdict = defaultdict(list)  # noqa: N815 - pycocotools' names
         self.catToImgs: defaultdict = defaultdict(list)  # noqa: N815
         self._results: list | None = None  # the caller's results, as given to loadRes
+        self._gt_arrays: GroundTruth | None = None
         self._results_kind = ""
         if annotation_file is not None:
             print("loading annotations into memory...")
             tic = time.time()
-            if isinstance(annotation_file, dict):
-                data = annotation_file
-            else:
-                data = read_json(annotation_file, "annotation")
-            if not isinstance(data, dict):
-                raise TypeError(f"annotation file format {type(data).__name__} not supported (a COCO dict is)")
+            checked = load_coco_json(annotation_file)  # named errors (file, record, field) before any index
             print(f"Done (t={time.time() - tic:0.2f}s)")
-            self.dataset = data
+            self.dataset = checked.data
+            self._gt_arrays = checked.gt
             self.createIndex()
 
     def createIndex(self) -> None:  # noqa: N802
@@ -187,22 +192,34 @@ class COCO:
         res.dataset["images"] = list(self.dataset["images"])
         print("Loading and preparing results...")
         tic = time.time()
+        src = "<detections list>"
         if isinstance(resFile, (str, os.PathLike)):
-            anns = read_json(resFile, "results")
+            anns, src = read_json(resFile, "detections"), f"detections file {os.fspath(resFile)!r}"
         elif isinstance(resFile, np.ndarray):
             anns = self.loadNumpyAnnotations(resFile)
         else:
             anns = resFile
+        if isinstance(anns, dict) and "annotations" in anns:
+            raise TypeError(f"{src} must be a results list, got a COCO dict; pass its 'annotations' list instead")
         if not isinstance(anns, list):
-            raise TypeError(f"results must be a list of result records, got {type(anns).__name__}")
-        if not all(isinstance(a, dict) for a in anns):
-            i = next(i for i, a in enumerate(anns) if not isinstance(a, dict))
-            raise TypeError(f"results[{i}] must be a JSON object, got {type(anns[i]).__name__}")
+            raise TypeError(f"{src} must be a list of result records, got {type(anns).__name__}")
+        first = anns[0] if anns and isinstance(anns[0], dict) else {}
+        kind = "bbox"  # loadRes' rule: the first result decides
+        if ("bbox" not in first or first["bbox"] == []) and ("segmentation" in first or "keypoints" in first):
+            kind = "segm" if "segmentation" in first else "keypoints"
+        if "caption" not in first:  # the evaluator's rules, named, before anything is built
+            check_records(anns, src, "results", RESULT_FIELDS[kind])
+            if self._gt_arrays is None:
+                self._gt_arrays = load_ground_truth(self.dataset)
+            if kind == "bbox":
+                load_detections(anns, self._gt_arrays, source=src)
         known = set(self.getImgIds())
         missing = [i for i, a in enumerate(anns) if a.get("image_id") not in known]
         if missing:
             i = missing[0]
-            raise ValueError(f"results[{i}].image_id={anns[i].get('image_id')!r} is not an image of this dataset")
+            raise ValueError(
+                f"{src}: results[{i}].image_id={anns[i].get('image_id')!r} is not in the ground truth images"
+            )
         res._results = anns
         out = [dict(a) for a in anns]
         first = out[0] if out else {}

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "RESULT_FIELDS",
     "CocoDataset",
     "Detections",
     "GroundTruth",
@@ -52,6 +53,7 @@ __all__ = [
     "load_ground_truth",
     "merge_categories",
     "read_json",
+    "check_records",
 ]
 
 
@@ -119,6 +121,20 @@ def _source(obj: Any, what: str, default: str) -> tuple[Any, str]:
     if isinstance(obj, (str, os.PathLike)):
         return read_json(obj, what), f"{what} file {os.fspath(obj)!r}"
     return obj, default
+
+
+RESULT_FIELDS = {
+    "bbox": ("image_id", "category_id", "bbox", "score"),
+    "segm": ("image_id", "category_id", "segmentation", "score"),
+    "keypoints": ("image_id", "category_id", "keypoints", "score"),
+}
+
+
+def check_records(records: list, src: str, section: str, fields: tuple[str, ...]) -> None:
+    """Raise naming the first record that is not a JSON object or lacks one of ``fields``."""
+    if all(type(r) is dict for r in records) and all(all(f in r for f in fields) for r in records):
+        return
+    _find_bad(records, src, section, fields)
 
 
 def _find_bad(records: list, src: str, section: str, fields: tuple[str, ...]) -> None:
@@ -330,9 +346,13 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
     return GroundTruth(image_ids, cat_ids, names, img, cat, bbox, area, iscrowd, ann_ids)
 
 
-def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth) -> Detections:
-    """Validate a COCO bbox results list (or JSON path) against ``gt`` and return :class:`Detections`."""
+def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth, source: str | None = None) -> Detections:
+    """Validate a COCO bbox results list (or JSON path) against ``gt`` and return :class:`Detections`.
+
+    ``source`` names a list's origin in error messages (default ``<detections list>`` or the path).
+    """
     data, src = _source(dt, "detections", "<detections list>")
+    src = src if source is None else source
     if isinstance(data, dict) and "annotations" in data:
         raise TypeError(f"{src} must be a results list, got a COCO dict; pass its 'annotations' list instead")
     if not isinstance(data, list):
