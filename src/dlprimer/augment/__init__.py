@@ -40,7 +40,7 @@ from dlprimer.augment.label_smoothing import optimal_logit_gap, smooth_labels, s
 from dlprimer.augment.mixing import CutMix, DetectionMixUp, MixUp, cutmix, mixup, mixup_samples
 from dlprimer.augment.mosaic import Mosaic, mosaic
 from dlprimer.augment.photometric import ColorJitter, GaussianNoise
-from dlprimer.augment.registry import create, list_augmentations, register_augmentation
+from dlprimer.augment.registry import AUGMENTATIONS, create, list_augmentations, register_augmentation
 from dlprimer.augment.sample import (
     Sample,
     box_area,
@@ -52,6 +52,7 @@ from dlprimer.augment.sample import (
 )
 
 __all__ = [
+    "AUGMENTATIONS",
     "ColorJitter",
     "Compose",
     "CopyPaste",

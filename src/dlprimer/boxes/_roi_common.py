@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_number, check_tensor
+from dlprimer.boxes.checks import check_number, check_tensor
 
 
 def output_hw(output_size: object) -> tuple[int, int]:

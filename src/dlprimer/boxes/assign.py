@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_number, check_tensor
+from dlprimer.boxes.checks import check_number, check_tensor
 
 __all__ = ["yolov5_build_targets"]
 

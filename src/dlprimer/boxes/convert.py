@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, compute_dtype
+from dlprimer.boxes.checks import check_boxes, compute_dtype
 
 __all__ = ["FORMATS", "box_area", "box_convert"]
 

@@ -33,10 +33,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_scores, check_tensor
 from dlprimer.boxes._nms_classes import greedy_keep_classes, push_keep_classes
 from dlprimer.boxes._nms_push import push_keep
 from dlprimer.boxes._nms_sparse import resolve_edges, suppression_edges
+from dlprimer.boxes.checks import check_boxes, check_number, check_scores, check_tensor
 
 __all__ = ["batched_nms", "nms"]
 

@@ -138,6 +138,25 @@ def _union(parts: list[tuple[NDArray, NDArray]]) -> tuple[NDArray, NDArray]:
 
 
 def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
+    """One segmentation as intervals; every error names ``where`` (file, record and field)."""
+    try:
+        return _one_unnamed(segm, h, w, where)
+    except (ValueError, TypeError, OverflowError) as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from None
+
+
+def _size(value: object) -> tuple[int, int]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
+        raise ValueError(f"RLE size must be [height, width] (two non-negative integers), got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def _one_unnamed(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
     if isinstance(segm, list):
         if h is None or w is None:
             raise ValueError(f"{where}: polygon segmentations need the image's 'height' and 'width'")
@@ -146,6 +165,8 @@ def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[
         polys = []
         boxes = len(segm[0]) == 4  # pycocotools reads such a list as boxes
         for p in segm:
+            if not isinstance(p, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
+                raise ValueError(f"a polygon must be a list of numbers [x0, y0, x1, y1, ...], got {str(p)[:60]}")
             xy = np.asarray(p, dtype=np.float64).reshape(-1)
             if not np.all(np.isfinite(xy)):
                 raise ValueError(f"{where}: segmentation coordinates must be finite")
@@ -155,9 +176,11 @@ def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[
             polys.append(_intervals_from_toggles(_toggles_from_polygon(xy, h, w), h * w))
         return _union(polys), h, w
     if isinstance(segm, dict) and "counts" in segm and "size" in segm:
-        rh, rw = (int(v) for v in segm["size"])
+        rh, rw = _size(segm["size"])
         counts = segm["counts"]
         if isinstance(counts, list):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+                raise ValueError("RLE counts must be a list of integers (or a compressed string)")
             c = np.asarray(counts, dtype=np.int64)
         elif isinstance(counts, (str, bytes)):
             c = decode_rle_string(counts)

@@ -1,0 +1,565 @@
+"""pycocotools' API as a drop-in: ``from dlprimer.metrics.coco import COCO, COCOeval``.
+
+Scripts written for ``pycocotools.coco.COCO`` / ``pycocotools.cocoeval.COCOeval`` run unchanged and print
+the same summary; the work is done by :class:`dlprimer.metrics.coco.evaluator.COCOEvaluator` (vectorized,
+NumPy only; pycocotools is never imported). What scripts use is kept, quirks included:
+
+* ``COCO(annotation_file | None)``, ``.dataset``, ``.createIndex()``, ``.anns/.imgs/.cats/.imgToAnns/
+  .catToImgs``, ``getImgIds/getCatIds/getAnnIds/loadImgs/loadAnns/loadCats`` with pycocotools' filters, and
+  ``loadRes(file | list | ndarray [N, 7])`` with its rules: the first result decides the kind (box results
+  get ``area = w*h``, ids ``1..N``, ``iscrowd = 0`` and a box polygon as segmentation; mask results get
+  the mask area and its box; keypoint results get the box spanned by all keypoints and its area);
+* ``COCOeval(cocoGt, cocoDt, iouType)`` with ``.params`` (``imgIds``, ``catIds``, ``iouThrs``, ``recThrs``,
+  ``maxDets``, ``areaRng``, ``areaRngLbl``, ``useCats``, ``kpt_oks_sigmas``) read at ``evaluate()``;
+  ``evaluate()`` (``imgIds``/``catIds`` made unique and sorted, ``maxDets`` sorted), ``accumulate()``
+  (``eval["precision"|"recall"|"scores"|"counts"|"params"]``; with ``useCats = 0`` one category and
+  ``params.catIds`` becomes ``[-1]``), ``summarize()`` (the same printed lines and ``stats``, including
+  the ``-1`` of a row whose ``maxDets`` value or IoU threshold is not among the params, and the first AP row
+  reading ``maxDets = 100``), ``evalImgs`` (built on first access, in pycocotools' layout).
+
+Documented differences (each switchable where numbers could differ):
+
+* a ground truth with annotation id 0 counts as a normal ground truth (pycocotools counts detections
+  matched to it as false positives): set ``COCOeval.compat_gt_id_zero = True`` to reproduce that;
+* stricter validation: malformed records raise a ``ValueError``/``TypeError`` naming the file, record and
+  field (:mod:`dlprimer.metrics.coco.dataset`), where pycocotools computes with them or crashes later;
+* the caller's lists and dicts are never mutated (pycocotools writes ``area``, ``id`` ... into them);
+* ``iouThrs``/``recThrs`` must be increasing values in [0, 1] and ``maxDets`` distinct positive integers;
+* keypoints with ``useCats = 0`` are matched across categories, as boxes and masks are (pycocotools'
+  ``computeOks`` ignores ``useCats`` and matches nothing, so every detection counts as a false positive).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dlprimer.metrics.coco._keypoints import COCO_KEYPOINT_SIGMAS
+from dlprimer.metrics.coco._masks import masks_from_segmentations
+from dlprimer.metrics.coco._params import default_iou_thresholds, default_rec_thresholds
+from dlprimer.metrics.coco.dataset import merge_categories, read_json
+from dlprimer.metrics.coco.evaluator import COCOEvaluator
+
+__all__ = ["COCO", "COCOeval", "Params", "pycocotools_stats"]
+
+
+def _is_array_like(obj: Any) -> bool:
+    return hasattr(obj, "__iter__") and hasattr(obj, "__len__")
+
+
+def _as_list(ids: Any) -> list:
+    return list(ids) if _is_array_like(ids) else [ids]
+
+
+class COCO:
+    """A COCO dataset with pycocotools' index and query methods (``pycocotools.coco.COCO``)."""
+
+    def __init__(self, annotation_file: str | os.PathLike[str] | dict | None = None) -> None:
+        self.dataset: dict = {}
+        self.anns: dict = {}
+        self.cats: dict = {}
+        self.imgs: dict = {}
+        self.imgToAnns: defaultdict = defaultdict(list)  # noqa: N815 - pycocotools' names
+        self.catToImgs: defaultdict = defaultdict(list)  # noqa: N815
+        self._results: list | None = None  # the caller's results, as given to loadRes
+        self._results_kind = ""
+        if annotation_file is not None:
+            print("loading annotations into memory...")
+            tic = time.time()
+            if isinstance(annotation_file, dict):
+                data = annotation_file
+            else:
+                data = read_json(annotation_file, "annotation")
+            if not isinstance(data, dict):
+                raise TypeError(f"annotation file format {type(data).__name__} not supported (a COCO dict is)")
+            print(f"Done (t={time.time() - tic:0.2f}s)")
+            self.dataset = data
+            self.createIndex()
+
+    def createIndex(self) -> None:  # noqa: N802
+        """Build ``anns``, ``imgs``, ``cats``, ``imgToAnns`` and ``catToImgs`` from ``dataset``."""
+        print("creating index...")
+        anns, cats, imgs = {}, {}, {}
+        img_to_anns, cat_to_imgs = defaultdict(list), defaultdict(list)
+        for ann in self.dataset.get("annotations", []):
+            img_to_anns[ann["image_id"]].append(ann)
+            anns[ann["id"]] = ann
+        for img in self.dataset.get("images", []):
+            imgs[img["id"]] = img
+        for cat in self.dataset.get("categories", []):
+            cats[cat["id"]] = cat
+        if "annotations" in self.dataset and "categories" in self.dataset:
+            for ann in self.dataset["annotations"]:
+                cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+        print("index created!")
+        self.anns, self.imgs, self.cats = anns, imgs, cats
+        self.imgToAnns, self.catToImgs = img_to_anns, cat_to_imgs
+
+    def info(self) -> None:
+        """Print the dataset's ``info`` entries."""
+        for key, value in self.dataset.get("info", {}).items():
+            print(f"{key}: {value}")
+
+    def getAnnIds(  # noqa: N802
+        self,
+        imgIds: Any = (),
+        catIds: Any = (),
+        areaRng: Any = (),
+        iscrowd: Any = None,  # noqa: N803
+    ) -> list:
+        """Ids of annotations on ``imgIds``, of ``catIds``, with ``areaRng[0] < area < areaRng[1]``, crowd flag."""
+        img_ids, cat_ids, area_rng = _as_list(imgIds), _as_list(catIds), list(areaRng)
+        if len(img_ids) == len(cat_ids) == len(area_rng) == 0:
+            anns = self.dataset["annotations"]
+        else:
+            if img_ids:
+                anns = list(itertools.chain.from_iterable(self.imgToAnns[i] for i in img_ids if i in self.imgToAnns))
+            else:
+                anns = self.dataset["annotations"]
+            anns = anns if not cat_ids else [a for a in anns if a["category_id"] in cat_ids]
+            anns = anns if not area_rng else [a for a in anns if area_rng[0] < a["area"] < area_rng[1]]
+        if iscrowd is not None:
+            return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
+        return [a["id"] for a in anns]
+
+    def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list:  # noqa: N802, N803
+        """Ids of categories named in ``catNms``, of super-categories ``supNms``, among ``catIds``."""
+        nms, sups, ids = _as_list(catNms), _as_list(supNms), _as_list(catIds)
+        cats = self.dataset["categories"]
+        if nms:
+            cats = [c for c in cats if c["name"] in nms]
+        if sups:
+            cats = [c for c in cats if c["supercategory"] in sups]
+        if ids:
+            cats = [c for c in cats if c["id"] in ids]
+        return [c["id"] for c in cats]
+
+    def getImgIds(self, imgIds: Any = (), catIds: Any = ()) -> list:  # noqa: N802, N803
+        """Ids of images among ``imgIds`` that hold every category of ``catIds``."""
+        img_ids, cat_ids = _as_list(imgIds), _as_list(catIds)
+        if not img_ids and not cat_ids:
+            return list(self.imgs.keys())
+        ids = set(img_ids)
+        for i, cat_id in enumerate(cat_ids):
+            if i == 0 and not ids:
+                ids = set(self.catToImgs[cat_id])
+            else:
+                ids &= set(self.catToImgs[cat_id])
+        return list(ids)
+
+    def loadAnns(self, ids: Any = ()) -> list:  # noqa: N802
+        """Annotation records of ``ids`` (one id or a list)."""
+        return [self.anns[i] for i in ids] if _is_array_like(ids) else [self.anns[ids]]
+
+    def loadCats(self, ids: Any = ()) -> list:  # noqa: N802
+        """Category records of ``ids``."""
+        return [self.cats[i] for i in ids] if _is_array_like(ids) else [self.cats[ids]]
+
+    def loadImgs(self, ids: Any = ()) -> list:  # noqa: N802
+        """Image records of ``ids``."""
+        return [self.imgs[i] for i in ids] if _is_array_like(ids) else [self.imgs[ids]]
+
+    def loadNumpyAnnotations(self, data: NDArray) -> list[dict]:  # noqa: N802
+        """Rows ``[image_id, x, y, w, h, score, category_id]`` → result records (as pycocotools)."""
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[1] != 7:
+            raise ValueError(
+                f"numpy results must have shape [N, 7] (image_id, x, y, w, h, score, class), got {data.shape}"
+            )
+        return [
+            {"image_id": int(r[0]), "bbox": [r[1], r[2], r[3], r[4]], "score": r[5], "category_id": int(r[6])}
+            for r in data
+        ]
+
+    def loadRes(self, resFile: str | os.PathLike[str] | list | NDArray) -> COCO:  # noqa: N802, N803
+        """A results :class:`COCO` on this dataset's images (``pycocotools.coco.COCO.loadRes``).
+
+        The caller's records are copied, never changed. Raises ``ValueError`` where pycocotools asserts:
+        results that are not a list, or on images outside this dataset.
+        """
+        res = COCO()
+        res.dataset["images"] = list(self.dataset["images"])
+        print("Loading and preparing results...")
+        tic = time.time()
+        if isinstance(resFile, (str, os.PathLike)):
+            anns = read_json(resFile, "results")
+        elif isinstance(resFile, np.ndarray):
+            anns = self.loadNumpyAnnotations(resFile)
+        else:
+            anns = resFile
+        if not isinstance(anns, list):
+            raise TypeError(f"results must be a list of result records, got {type(anns).__name__}")
+        if not all(isinstance(a, dict) for a in anns):
+            i = next(i for i, a in enumerate(anns) if not isinstance(a, dict))
+            raise TypeError(f"results[{i}] must be a JSON object, got {type(anns[i]).__name__}")
+        known = set(self.getImgIds())
+        missing = [i for i, a in enumerate(anns) if a.get("image_id") not in known]
+        if missing:
+            i = missing[0]
+            raise ValueError(f"results[{i}].image_id={anns[i].get('image_id')!r} is not an image of this dataset")
+        res._results = anns
+        out = [dict(a) for a in anns]
+        first = out[0] if out else {}
+        if "caption" in first:
+            kind = "caption"
+            img_ids = set(self.getImgIds()) & {a["image_id"] for a in out}
+            res.dataset["images"] = [img for img in res.dataset["images"] if img["id"] in img_ids]
+            for i, a in enumerate(out):
+                a["id"] = i + 1
+        elif "bbox" in first and first["bbox"] != []:
+            kind = "bbox"
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            for i, a in enumerate(out):
+                bb = a["bbox"]
+                x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
+                if "segmentation" not in a:
+                    a["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+                a["area"] = bb[2] * bb[3]
+                a["id"] = i + 1
+                a["iscrowd"] = 0
+        elif "segmentation" in first:
+            kind = "segm"
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            masks = self._result_masks(out)
+            for i, a in enumerate(out):
+                a["area"] = int(masks.area[i])
+                if "bbox" not in a:
+                    a["bbox"] = _mask_box(masks, i)
+                a["id"] = i + 1
+                a["iscrowd"] = 0
+        elif "keypoints" in first:
+            kind = "keypoints"
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            for i, a in enumerate(out):
+                s = np.asarray(a["keypoints"], dtype=np.float64)
+                x, y = s[0::3], s[1::3]
+                x0, x1, y0, y1 = np.min(x), np.max(x), np.min(y), np.max(y)
+                a["area"] = (x1 - x0) * (y1 - y0)
+                a["id"] = i + 1
+                a["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+        else:
+            kind = ""
+        res._results_kind = kind
+        print(f"DONE (t={time.time() - tic:0.2f}s)")
+        res.dataset["annotations"] = out
+        res.createIndex()
+        return res
+
+    def _result_masks(self, anns: list[dict]) -> Any:
+        where = [f"results[{i}].segmentation" for i in range(len(anns))]
+        hw = [self.imgs.get(a["image_id"], {}) for a in anns]
+        return masks_from_segmentations(
+            [a["segmentation"] for a in anns], [im.get("height") for im in hw], [im.get("width") for im in hw], where
+        )
+
+    def annToRLE(self, ann: dict) -> dict:  # noqa: N802
+        """The annotation's mask as uncompressed RLE ``{"counts": [...], "size": [h, w]}``."""
+        img = self.imgs[ann["image_id"]]
+        m = masks_from_segmentations([ann["segmentation"]], [img.get("height")], [img.get("width")], ["segmentation"])
+        h, w = int(m.h[0]), int(m.w[0])
+        edges = np.stack([m.start, m.end], axis=1).reshape(-1)
+        counts = np.diff(np.r_[0, edges, h * w]).tolist()
+        return {"counts": counts, "size": [h, w]}
+
+    def annToMask(self, ann: dict) -> NDArray[np.uint8]:  # noqa: N802
+        """The annotation's mask as an ``[h, w]`` uint8 array."""
+        rle = self.annToRLE(ann)
+        h, w = rle["size"]
+        flat = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"]).astype(np.uint8)
+        return flat.reshape(w, h).T.copy()
+
+
+def _mask_box(masks: Any, i: int) -> list[float]:
+    """pycocotools' ``toBbox`` of mask ``i`` (xywh; an interval that wraps a column spans every row)."""
+    s, e = masks.start[masks.off[i] : masks.off[i + 1]], masks.end[masks.off[i] : masks.off[i + 1]] - 1
+    h = int(masks.h[i])
+    if s.size == 0 or h == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    xs, xe = s // h, e // h
+    ys, ye = s % h, e % h
+    x0, x1 = int(xs.min()), int(xe.max())
+    if np.any(xe > xs):
+        y0, y1 = 0, h - 1
+    else:
+        y0, y1 = int(ys.min()), int(ye.max())
+    return [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)]
+
+
+class Params:
+    """pycocotools' ``Params``: what ``COCOeval.evaluate()`` reads (set them between construction and it)."""
+
+    def __init__(self, iouType: str = "segm") -> None:  # noqa: N803
+        if iouType not in ("segm", "bbox", "keypoints"):
+            raise ValueError(f"iouType must be 'bbox', 'segm' or 'keypoints', got {iouType!r}")
+        self.imgIds: list = []
+        self.catIds: list = []
+        self.iouThrs = default_iou_thresholds()
+        self.recThrs = default_rec_thresholds()
+        if iouType == "keypoints":
+            self.maxDets = [20]
+            self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+            self.areaRngLbl = ["all", "medium", "large"]
+            self.kpt_oks_sigmas = COCO_KEYPOINT_SIGMAS.copy()
+        else:
+            self.maxDets = [1, 10, 100]
+            self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+            self.areaRngLbl = ["all", "small", "medium", "large"]
+        self.useCats = 1
+        self.iouType = iouType
+        self.useSegm = None
+
+
+class COCOeval:
+    """``pycocotools.cocoeval.COCOeval`` on the vectorized evaluator: same params, arrays, printout."""
+
+    def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None, iouType: str = "segm") -> None:  # noqa: N803
+        if not iouType:
+            print("iouType not specified. use default iouType segm")
+            iouType = "segm"
+        self.cocoGt, self.cocoDt = cocoGt, cocoDt
+        self.params = Params(iouType=iouType)
+        self.eval: dict = {}
+        self.stats: Any = []
+        self.compat_gt_id_zero = False
+        self._evaluator: COCOEvaluator | None = None
+        self._evalImgs: list | None = None
+        self._paramsEval: Params | None = None
+        self._dt_index: list[int] = []
+        if cocoGt is not None:
+            self.params.imgIds = sorted(cocoGt.getImgIds())
+            self.params.catIds = sorted(cocoGt.getCatIds())
+
+    # -- phase 1 ---------------------------------------------------------------------------------------
+    def evaluate(self) -> None:
+        """Match detections to ground truth with the current ``params`` (pycocotools' ``evaluate``)."""
+        tic = time.time()
+        print("Running per image evaluation...")
+        p = self.params
+        if p.useSegm is not None:
+            p.iouType = "segm" if p.useSegm == 1 else "bbox"
+            print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
+        print(f"Evaluate annotation type *{p.iouType}*")
+        p.imgIds = list(np.unique(p.imgIds))
+        if p.useCats:
+            p.catIds = list(np.unique(p.catIds))
+        p.maxDets = sorted(p.maxDets)
+        gt, dt = self._inputs(p)
+        self._evaluator = COCOEvaluator(
+            gt,
+            dt,
+            p.iouType,
+            iou_thresholds=p.iouThrs,
+            rec_thresholds=p.recThrs,
+            max_dets=p.maxDets,
+            area_ranges=[tuple(r) for r in p.areaRng],
+            compat_gt_id_zero=self.compat_gt_id_zero,
+            kpt_oks_sigmas=getattr(p, "kpt_oks_sigmas", None) if p.iouType == "keypoints" else None,
+        )
+        self._evaluator.match()
+        self._paramsEval = copy.deepcopy(p)
+        self._evalImgs = None
+        self.eval = {}
+        print(f"DONE (t={time.time() - tic:0.2f}s).")
+
+    def _inputs(self, p: Params) -> tuple[dict, list]:
+        """Ground-truth dict and results list restricted as pycocotools' ``_prepare`` restricts them."""
+        if self.cocoGt is None or self.cocoDt is None:
+            raise ValueError("COCOeval needs cocoGt and cocoDt before evaluate()")
+        gt_data, dt_coco = self.cocoGt.dataset, self.cocoDt
+        img_set = set(p.imgIds)
+        cat_ids = list(p.catIds)
+        cat_rank = {c: i for i, c in enumerate(cat_ids)}
+        known = {c["id"]: c for c in gt_data.get("categories", [])}
+
+        def keep(rec: dict) -> bool:
+            return rec.get("image_id") in img_set and rec.get("category_id") in cat_rank
+
+        gt_anns = [a for a in gt_data.get("annotations", []) if keep(a)]
+        kind = dt_coco._results_kind if dt_coco._results is not None else ""
+        if p.iouType == "segm" and kind == "segm":  # mask results: the caller's records (area from the mask)
+            dt_recs = [{k: v for k, v in r.items() if k != "bbox"} for r in dt_coco._results]
+        elif p.iouType == "keypoints" and kind == "keypoints":
+            dt_recs = list(dt_coco._results)
+        else:
+            dt_recs = list(dt_coco.dataset.get("annotations", []))
+        self._dt_index = [i for i, d in enumerate(dt_recs) if keep(d)]  # positions in the results list
+        dt_anns = [dt_recs[i] for i in self._dt_index]
+        images = [im for im in gt_data.get("images", []) if im["id"] in img_set]
+        gt = {"images": images, "categories": [known.get(c, {"id": c}) for c in cat_ids], "annotations": gt_anns}
+        if p.useCats:
+            return gt, dt_anns
+        order = sorted(range(len(dt_anns)), key=lambda i: cat_rank[dt_anns[i]["category_id"]])
+        self._dt_index = [self._dt_index[i] for i in order]  # merge_categories sorts stably the same way
+        return merge_categories(gt, dt_anns, cat_ids)
+
+    # -- phase 2 ---------------------------------------------------------------------------------------
+    def accumulate(self, p: Params | None = None) -> None:
+        """Precision/recall tables into ``eval`` (pycocotools' ``accumulate``)."""
+        print("Accumulating evaluation results...")
+        tic = time.time()
+        if self._evaluator is None:
+            print("Please run evaluate() first")
+            raise RuntimeError("accumulate() needs evaluate() first")
+        if p is None:
+            p = self.params
+        p.catIds = p.catIds if p.useCats == 1 else [-1]
+        tables = self._evaluator.accumulate()
+        T, R, K, A, M = tables.precision.shape
+        self.eval = {
+            "params": p,
+            "counts": [T, R, K, A, M],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "precision": tables.precision,
+            "recall": tables.recall,
+            "scores": tables.scores,
+        }
+        print(f"DONE (t={time.time() - tic:0.2f}s).")
+
+    # -- phase 3 ---------------------------------------------------------------------------------------
+    def summarize(self) -> None:
+        """Print the standard numbers and set ``stats`` (pycocotools' ``summarize``, line for line)."""
+        if not self.eval:
+            raise RuntimeError("Please run accumulate() first")
+        p = self.params
+        self.stats = pycocotools_stats(
+            self.eval["precision"], self.eval["recall"], p.iouThrs, p.maxDets, p.areaRngLbl, p.iouType, echo=print
+        )
+
+    def __str__(self) -> str:
+        self.summarize()
+        return ""
+
+    # -- per-image records, built on first access ------------------------------------------------------
+    @property
+    def evalImgs(self) -> list:  # noqa: N802
+        """pycocotools' per-(category, area range, image) records, built from the matches when first read.
+
+        Entries are ``None`` where an image has neither ground truth nor detections; otherwise dicts with
+        ``image_id, category_id, aRng, maxDet, dtIds, gtIds, dtMatches [T, D], gtMatches [T, G], dtScores,
+        gtIgnore, dtIgnore [T, D]`` (``dtIds`` here are positions + 1 in the results, as ``loadRes`` numbers
+        them). Slow on large sets (one Python dict per entry), which is why it is lazy.
+        """
+        if self._evalImgs is None:
+            if self._evaluator is None:
+                return []
+            self._evalImgs = _eval_imgs(self._evaluator, self._paramsEval, np.asarray(self._dt_index, np.int64))
+        return self._evalImgs
+
+    @evalImgs.setter
+    def evalImgs(self, value: list) -> None:  # noqa: N802
+        self._evalImgs = value
+
+
+def pycocotools_stats(
+    precision: NDArray[np.float64],
+    recall: NDArray[np.float64],
+    iou_thrs: NDArray[np.float64],
+    max_dets: list[int],
+    area_labels: list[str],
+    iou_type: str,
+    echo: Any = None,
+) -> NDArray[np.float64]:
+    """pycocotools' ``summarize`` on accumulated arrays: 12 numbers (10 for keypoints); ``echo`` prints lines.
+
+    Quirks kept: rows are found by label (``"all"``, ``"small"`` ...) and by exact equality of the cap and the
+    IoU threshold, so a row whose cap or threshold is not among the params is ``-1``; the first AP row reads
+    cap 100, the others ``max_dets[2]`` (an ``IndexError`` with fewer than three caps, as pycocotools).
+    """
+
+    def one(ap: int = 1, iou: float | None = None, area: str = "all", cap: int = 100) -> float:
+        aind = [i for i, lbl in enumerate(area_labels) if lbl == area]
+        mind = [i for i, m in enumerate(max_dets) if m == cap]
+        s = precision if ap == 1 else recall
+        if iou is not None:
+            s = s[np.where(iou == np.asarray(iou_thrs))[0]]
+        s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
+        mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
+        if echo is not None:
+            line = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+            title, kind = ("Average Precision", "(AP)") if ap == 1 else ("Average Recall", "(AR)")
+            iou_str = f"{iou_thrs[0]:0.2f}:{iou_thrs[-1]:0.2f}" if iou is None else f"{iou:0.2f}"
+            echo(line.format(title, kind, iou_str, area, cap, mean_s))
+        return mean_s
+
+    if iou_type == "keypoints":
+        rows = [(1, None, "all"), (1, 0.5, "all"), (1, 0.75, "all"), (1, None, "medium"), (1, None, "large")]
+        rows += [(0, None, "all"), (0, 0.5, "all"), (0, 0.75, "all"), (0, None, "medium"), (0, None, "large")]
+        return np.array([one(ap, iou, area, 20) for ap, iou, area in rows], dtype=np.float64)
+    m = max_dets
+    stats = np.zeros((12,))
+    stats[0] = one(1)
+    stats[1] = one(1, iou=0.5, cap=m[2])
+    stats[2] = one(1, iou=0.75, cap=m[2])
+    for i, area in enumerate(("small", "medium", "large")):
+        stats[3 + i] = one(1, area=area, cap=m[2])
+    for i in range(3):
+        stats[6 + i] = one(0, cap=m[i])
+    for i, area in enumerate(("small", "medium", "large")):
+        stats[9 + i] = one(0, area=area, cap=m[2])
+    return stats
+
+
+def _eval_imgs(ev: COCOEvaluator, p: Params, dt_index: NDArray[np.int64]) -> list:
+    """pycocotools' ``evalImgs`` list from a matched :class:`COCOEvaluator` (category, area, image order)."""
+    gt, dt, mt = ev.gt, ev.dt, ev.matches
+    T, rng = len(ev.params.iou_thresholds), ev.params.area_array
+    ignore = gt.iscrowd if ev.keypoints is None else ev.keypoints.ignore
+    kept = mt.det_index
+    d_by: dict = defaultdict(list)
+    for n in np.lexsort((mt.rank, dt.img[kept], dt.cat[kept])):
+        d_by[int(dt.cat[kept[n]]), int(dt.img[kept[n]])].append(n)
+    g_by: dict = defaultdict(list)
+    for g in range(len(gt.img)):
+        g_by[int(gt.cat[g]), int(gt.img[g])].append(g)
+    match_of: dict = {}
+    for t, a, n, g in zip(mt.t.tolist(), mt.a.tolist(), mt.det.tolist(), mt.gt.tolist(), strict=True):
+        match_of[t, a, n] = g
+    out = []
+    cat_ids = [-1] if not p.useCats else list(gt.category_ids.tolist())
+    for k, cat_id in enumerate(cat_ids):
+        for a, (lo, hi) in enumerate(rng):
+            for i, img_id in enumerate(gt.image_ids.tolist()):
+                gs, ns = g_by.get((k, i), []), d_by.get((k, i), [])
+                if not gs and not ns:
+                    out.append(None)
+                    continue
+                g_ign = ignore[gs] | (gt.area[gs] < lo) | (gt.area[gs] > hi)
+                order = np.argsort(g_ign, kind="mergesort")
+                gs, g_ign = [gs[j] for j in order], g_ign[order]
+                pos = {g: j for j, g in enumerate(gs)}
+                gt_ids = gt.ann_ids[gs].tolist() if gs else []
+                dt_m, gt_m = np.zeros((T, len(ns))), np.zeros((T, len(gs)))
+                dt_ig = np.zeros((T, len(ns)), dtype=bool)
+                area_d = dt.area[kept[ns]] if ns else np.zeros(0)
+                for t in range(T):
+                    for c, n in enumerate(ns):
+                        g = match_of.get((t, a, n))
+                        if g is None:
+                            dt_ig[t, c] = area_d[c] < lo or area_d[c] > hi
+                        else:
+                            dt_m[t, c] = gt.ann_ids[g]
+                            gt_m[t, pos[g]] = int(dt_index[kept[n]]) + 1
+                            dt_ig[t, c] = bool(g_ign[pos[g]])
+                out.append(
+                    {
+                        "image_id": img_id,
+                        "category_id": cat_id,
+                        "aRng": [lo, hi],
+                        "maxDet": p.maxDets[-1],
+                        "dtIds": [int(dt_index[kept[n]]) + 1 for n in ns],
+                        "gtIds": gt_ids,
+                        "dtMatches": dt_m,
+                        "gtMatches": gt_m,
+                        "dtScores": [float(dt.score[kept[n]]) for n in ns],
+                        "gtIgnore": g_ign.astype(int),
+                        "dtIgnore": dt_ig,
+                    }
+                )
+    return out
