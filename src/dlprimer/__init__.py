@@ -13,6 +13,7 @@ Sub-packages (``docs/concepts.md`` maps the notes to the code; ``docs/layout.md`
 - :mod:`dlprimer.data`      embedded datasets (scikit-learn's digits).
 - :mod:`dlprimer.train`     the training engine (and :mod:`dlprimer.train.export`: ONNX / TorchScript).
 - :mod:`dlprimer.cli`       the ``dlprimer`` command line (``dlprimer --help``).
+- :mod:`dlprimer.experiments` the notes' claims as experiments with measured verdicts (``docs/errata.md``).
 """
 
 __version__ = "0.1.0"

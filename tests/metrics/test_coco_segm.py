@@ -143,3 +143,54 @@ def test_rle_size_differing_from_the_image_is_evaluated_as_pycocotools(pycoco, s
     same(ours.recall, ev.eval["recall"], "recall")
     same(ours.stats, ev.stats, "stats")
     assert ours.stats[1] > 0  # the 10x10 pair matched
+
+
+def test_batch_rle_decoding_equals_one_by_one():
+    """decode_rle_strings (all strings at once) equals decode_rle_string per string, empty strings included,
+    and names the first truncated string."""
+    from dlprimer.metrics.coco._masks import decode_rle_string, decode_rle_strings
+
+    rng = np.random.default_rng(5)
+    strings = []
+    for i in range(40):
+        m = rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30)))) < rng.uniform(0, 1)
+        strings.append(b"" if i % 9 == 0 else mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))["counts"])
+    counts, item, bad = decode_rle_strings(strings)
+    assert bad == -1
+    for i, s in enumerate(strings):
+        np.testing.assert_array_equal(counts[item == i], decode_rle_string(s))
+    assert decode_rle_strings([strings[1], strings[2], b"!!!!", strings[3]])[2] == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_polygon_edge_cases_rasterize_like_pycocotools(seed):
+    """Vertices far outside the image (negative too), duplicate vertices, lines, single points, tiny and
+    many-vertex polygons, half-pixel coordinates, box lists: all polygons rasterized at once, each mask
+    equal to pycocotools' (frPyObjects + merge + decode)."""
+    rng = np.random.default_rng(100 + seed)
+    segms, hs, ws, refs = [], [], [], []
+    for i in range(80):
+        h, w = int(rng.integers(1, 50)), int(rng.integers(1, 50))
+        kind = i % 6
+        if kind == 0:  # far outside, negative
+            polys = [(rng.uniform(-3 * w, 3 * w, 2 * int(rng.integers(3, 7)))).round(1).tolist()]
+        elif kind == 1:  # duplicate consecutive vertices and a line
+            p = polygon(rng, w, h, 5)
+            polys = [p[:2] + p[:2] + p[2:], [1.0, 1.0, float(w), float(h), 1.0, 1.0]]
+        elif kind == 2:  # half-pixel and integral coordinates
+            polys = [(np.round(np.asarray(polygon(rng, w, h, 6)) * 2) / 2).tolist()]
+        elif kind == 3:  # tiny
+            x, y = rng.uniform(0, w), rng.uniform(0, h)
+            polys = [[x, y, x + 0.3, y, x + 0.3, y + 0.4]]
+        elif kind == 4:  # many vertices, several parts
+            polys = [polygon(rng, w, h, int(rng.integers(20, 40))) for _ in range(3)]
+        else:  # boxes [x, y, w, h]
+            polys = [[rng.uniform(-5, w), rng.uniform(-5, h), rng.uniform(0, w), rng.uniform(0, h)] for _ in range(2)]
+        segms.append(polys)
+        hs.append(h)
+        ws.append(w)
+        obj = np.array(polys) if kind == 5 else polys  # pycocotools takes boxes as an array only
+        refs.append(mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(obj, h, w))))
+    masks = masks_from_segmentations(segms, hs, ws, ["s"] * len(segms))
+    for i, ref in enumerate(refs):
+        np.testing.assert_array_equal(_dense(masks, i), ref, err_msg=f"mask {i}: {segms[i]}")

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._counts import count_call
 from dlprimer.analysis._trace import ROOT, OpCall, Trace, flat_tensors, model_device, model_dtype, run_trace
 
@@ -167,7 +168,7 @@ def parse_input_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
             raise ValueError(f"input shape must look like 3x224x224, got {input_shape!r}") from None
     else:
         dims = tuple(input_shape)
-    if len(dims) < 1 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+    if len(dims) < 1 or any(not is_int_like(d) or d < 1 for d in dims):
         raise ValueError(f"input shape must be positive ints like (3, 224, 224), got {input_shape!r}")
     return dims
 
@@ -298,7 +299,7 @@ _VIEWS = frozenset(
 def make_input(model: nn.Module, input_shape: Sequence[int] | str, batch_size: int = 1) -> Tensor:
     """A zero tensor ``[batch_size, *input_shape]`` on the model's device and dtype (meta stays meta)."""
     dims = parse_input_shape(input_shape)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_int_like(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return torch.zeros((batch_size, *dims), device=model_device(model), dtype=model_dtype(model))
 

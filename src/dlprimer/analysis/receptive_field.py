@@ -31,6 +31,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._counts import arg
 from dlprimer.analysis._trace import ROOT, ModuleCall, OpCall, flat_tensors, run_trace
 from dlprimer.analysis.complexity import ComplexityTable, build_table, make_input, parse_input_shape
@@ -66,7 +67,7 @@ UNKNOWN = Field(rf=(), jump=(), start=(), spatial=None, aligned=True, known=Fals
 
 
 def _tuple(value: Any, nd: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
+    if is_int_like(value):
         return (value,) * nd
     value = tuple(value)
     if len(value) == 1:

@@ -43,9 +43,7 @@ from dlprimer.augment.photometric import ColorJitter, GaussianNoise
 from dlprimer.augment.registry import AUGMENTATIONS, create, list_augmentations, register_augmentation
 from dlprimer.augment.sample import (
     Sample,
-    box_area,
     boxes_from_masks,
-    clip_boxes,
     drop_boxes,
     select_boxes,
     validate_sample,
@@ -75,9 +73,7 @@ __all__ = [
     "Resize",
     "Sample",
     "as_sample",
-    "box_area",
     "boxes_from_masks",
-    "clip_boxes",
     "copy_paste",
     "create",
     "crop_sample",

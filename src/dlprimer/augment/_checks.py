@@ -96,16 +96,18 @@ def check_range(
     low: float = -math.inf,
     high: float = math.inf,
     allow_equal: bool = True,
+    ordered: bool = True,
 ) -> tuple[float, float]:
-    """A ``(lo, hi)`` pair with ``low <= lo <= hi <= high`` (``lo < hi`` unless ``allow_equal``)."""
+    """A ``(lo, hi)`` pair with ``low <= lo <= hi <= high`` (``lo < hi`` unless ``allow_equal``; with
+    ``ordered=False`` any two numbers within ``[low, high]``)."""
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise TypeError(f"{name} must be a (min, max) pair, got {type(value).__name__} {value!r:.80}")
     if len(value) != 2:
         raise ValueError(f"{name} must be a (min, max) pair, got {len(value)} values {value!r:.80}")
     lo, hi = (check_float(v, f"{name}[{i}]") for i, v in enumerate(value))
-    if lo > hi or (not allow_equal and lo == hi):
+    if ordered and (lo > hi or (not allow_equal and lo == hi)):
         raise ValueError(f"{name} must be a finite (min, max) pair with min <= max, got {value!r}")
-    if lo < low or hi > high:
+    if min(lo, hi) < low or max(lo, hi) > high:
         raise ValueError(f"{name} must lie within [{low}, {high}], got {value!r}")
     return lo, hi
 

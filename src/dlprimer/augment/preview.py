@@ -8,7 +8,6 @@ tight boxes, labels (the digit) and instance masks -- or from :class:`FolderImag
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlprimer._io import atomic_savefig
 from dlprimer.augment import functional as F
 from dlprimer.augment.compose import Compose
 from dlprimer.augment.dataset import MixingDataset
@@ -107,14 +107,12 @@ class DigitScenes(torch.utils.data.Dataset):
 
 
 def _read_image(path: Path) -> Tensor:
-    import matplotlib.image as mpimg
+    from dlprimer.data.images import read_image  # the one image decoder (pixel limit, one-line errors)
 
-    arr = np.asarray(mpimg.imread(path))
-    if arr.dtype != np.uint8:  # PNG comes as float in [0, 1]
-        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    return torch.from_numpy(np.ascontiguousarray(arr[:, :, :3])).permute(2, 0, 1).contiguous()  # [3, H, W]
+    arr = read_image(path)  # [H, W, 1 or 3] uint8
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).contiguous()  # [3, H, W]
 
 
 class FolderImages(torch.utils.data.Dataset):
@@ -176,7 +174,7 @@ def _draw(ax: object, sample: Sample, title: str) -> None:
 
 def save_preview_grid(pairs: Sequence[tuple[Sample, Sample]], out: str | os.PathLike[str], title: str = "") -> Path:
     """Draw the pairs (two pairs per row: original | augmented) and write the figure atomically to ``out``
-    (format from its suffix: png, jpg, pdf, svg)."""
+    (:func:`dlprimer._io.atomic_savefig`; format from its suffix: png, jpg, pdf, svg)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -197,15 +195,8 @@ def save_preview_grid(pairs: Sequence[tuple[Sample, Sample]], out: str | os.Path
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent or Path("."))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="jpeg" if fmt == "jpg" else fmt, dpi=110)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_savefig(fig, out_path, dpi=110)
     finally:
         plt.close(fig)
     return out_path

@@ -1,18 +1,19 @@
-"""COCO detection evaluation in NumPy: equal to pycocotools' ``COCOeval`` (bbox and segm), and much faster.
+"""COCO detection evaluation in NumPy: equal to pycocotools' ``COCOeval`` (bbox, segm, keypoints), and faster.
 
-``iou_type="bbox"`` compares boxes; ``"segm"`` compares masks (polygons, uncompressed or compressed RLE,
-rasterized and intersected exactly as pycocotools' mask API, :mod:`._masks`); keypoints are not done.
+Entry points:
 
-Three explicit phases, as pycocotools (``evaluate`` → ``accumulate`` → ``summarize``):
+* :func:`evaluate` / :class:`COCOEvaluator` (:mod:`.evaluator`): the evaluator, in three explicit phases run
+  in order (``match`` → ``accumulate`` → ``summarize``); :mod:`.reference` is the same rules written per
+  image in ~60 lines, for reading;
+* :class:`COCO`, :class:`COCOeval` (:mod:`.coco`, :mod:`.cocoeval`): pycocotools' API as a drop-in;
+* :class:`MeanAveragePrecision` (:mod:`.mean_ap`): torchmetrics' incremental metric (torch imported lazily);
+* :func:`load_coco_json` (:mod:`.dataset`): the one COCO JSON reader and validator, NumPy only, for every
+  package that reads COCO files.
 
-1. **match** (:mod:`._match`): greedy matching by score per IoU threshold, crowd and area-range ignore,
-   ``max_det`` cap per image and category; vectorized across all images and categories;
-2. **accumulate** (:mod:`._accumulate`): ``precision[T, R, K, A, M]``, ``recall[T, K, A, M]``,
-   ``scores[T, R, K, A, M]`` (101-point interpolated precision, envelope + ``searchsorted``);
-3. **summarize** (:mod:`._summary`): the 12 standard numbers and pycocotools' text.
-
-``COCOEvaluator.explain(iou, area)`` says for each detection whether it was a true positive, a false
-positive, ignored or over the cap, and which ground truth it matched.
+``iou_type="bbox"`` compares boxes; ``"segm"`` masks (polygons, uncompressed or compressed RLE, rasterized
+and intersected exactly as pycocotools' mask API, :mod:`._masks`, :mod:`._polygons`); ``"keypoints"`` OKS
+(:mod:`._keypoints`). ``COCOEvaluator.explain(iou, area)`` says for each detection whether it was a true
+positive, a false positive, ignored or over the cap, and which ground truth it matched.
 
 Notes (the study notes, "AP和mAP的理解"): mAP is the *plain* mean of per-category AP over categories that
 have ground truth (the notes say "按其所占比例做平均", weighted by share: COCO does not weight), and COCO's
@@ -30,7 +31,8 @@ from __future__ import annotations
 from dlprimer.metrics.coco._match import box_iou_coco
 from dlprimer.metrics.coco._params import STANDARD_AREAS, EvalParams, default_iou_thresholds, default_rec_thresholds
 from dlprimer.metrics.coco._summary import Stat
-from dlprimer.metrics.coco.api import COCO, COCOeval, Params
+from dlprimer.metrics.coco.coco import COCO
+from dlprimer.metrics.coco.cocoeval import COCOeval, Params
 from dlprimer.metrics.coco.dataset import (
     CocoDataset,
     Detections,

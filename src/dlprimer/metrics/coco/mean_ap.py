@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dlprimer._checks import check_bool, check_choice
-from dlprimer.metrics.coco.api import pycocotools_stats
+from dlprimer.metrics.coco.cocoeval import pycocotools_stats
 from dlprimer.metrics.coco.dataset import Detections, GroundTruth
 from dlprimer.metrics.coco.evaluator import COCOEvaluator
 
