@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dlprimer import models
-from dlprimer.augment.registry import list_augmentations
+from dlprimer.augment import AUGMENTATIONS
 from dlprimer.cli import main
-from dlprimer.nn.init import list_inits
+from dlprimer.models import MODELS
+from dlprimer.nn.init import INIT_SCHEMES
 from dlprimer.train import TrainConfig
 
 
@@ -19,7 +19,7 @@ def _printed(capsys, *argv: str) -> list[str]:
 
 def test_models_list_names_are_accepted_by_profile(capsys):
     names = _printed(capsys, "models", "list")
-    assert names == models.list_models() and "lenet5" in names and "resnet50" in names
+    assert names == MODELS.names() and "lenet5" in names and "resnet50" in names
     for name in names:
         assert main(["profile", name, "--quiet"]) == 0, name
         assert "total: params" in capsys.readouterr().out
@@ -27,7 +27,7 @@ def test_models_list_names_are_accepted_by_profile(capsys):
 
 def test_augment_list_names_are_accepted_by_preview(tmp_path, capsys):
     names = _printed(capsys, "augment", "list")
-    assert names == list_augmentations() and {"hflip", "mosaic", "erase"} <= set(names)
+    assert names == AUGMENTATIONS.names() and {"hflip", "mosaic", "erase"} <= set(names)
     for name in names:
         out = tmp_path / f"{name}.png"
         assert main(["augment", "preview", "--ops", name, "--n", "1", "--out", str(out)]) == 0, name
@@ -36,7 +36,7 @@ def test_augment_list_names_are_accepted_by_preview(tmp_path, capsys):
 
 def test_inits_list_names_are_accepted_by_train_config(capsys):
     names = _printed(capsys, "inits", "list")
-    assert names == list_inits() and "kaiming_normal" in names
+    assert names == INIT_SCHEMES.names() and "kaiming_normal" in names
     for name in names:  # what `dlprimer train --init NAME` validates before it runs
         TrainConfig(init=name).validate()
 

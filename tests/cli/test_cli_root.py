@@ -51,6 +51,12 @@ def test_every_group_help_lists_its_commands(group, commands, capsys):
     assert _listed_commands(capsys.readouterr().out) == commands
 
 
+def test_no_arguments_prints_the_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: dlprimer" in out and "train" in _listed_commands(out)
+
+
 def test_version_command_and_flag(capsys):
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == __version__

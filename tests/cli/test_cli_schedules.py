@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from dlprimer.cli import main
-from dlprimer.schedules import build_schedule, list_schedules
+from dlprimer.schedules import SCHEDULES, build_schedule
 
 
 def test_list_prints_the_registry_and_every_name_plots(tmp_path, capsys):
     assert main(["schedules", "list"]) == 0
     names = capsys.readouterr().out.split()
-    assert names == list_schedules() and len(names) >= 5
+    assert names == SCHEDULES.names() and len(names) >= 5
     for name in names:  # every printed name is accepted by the command that takes it
         out = tmp_path / f"{name}.png"
         assert main(["schedules", "plot", name, "--steps", "20", "--warmup-steps", "2", "--out", str(out)]) == 0, name

@@ -1,47 +1,34 @@
-"""The registry names the ``list`` commands print (and the commands accept), read from the library.
+"""The registry names the ``list`` commands print (and the commands accept), read from the library's registries.
 
-Each function reads the package's :class:`dlprimer._registry.Registry` when it has one (``MODELS``,
-``SCHEDULES``, ``AUGMENTATIONS``, ``INIT_SCHEMES``) and its ``list_*()`` function otherwise, so the CLI never
-keeps a list of its own.
+Each one is a :class:`dlprimer._registry.Registry`, so the CLI never keeps a list of its own.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from dlprimer._registry import Registry
-
-
-def _names(registry: Any, fallback: Any) -> list[str]:
-    if isinstance(registry, Registry):
-        return registry.names()
-    return list(fallback())
-
 
 def model_names() -> list[str]:
-    """Names accepted by ``dlprimer.models.create`` (``profile MODEL``, ``train --model``)."""
-    from dlprimer import models
+    """``dlprimer.models.MODELS`` (``profile MODEL``, ``train --model``)."""
+    from dlprimer.models import MODELS
 
-    return _names(getattr(models, "MODELS", None), models.list_models)
+    return MODELS.names()
 
 
 def schedule_names() -> list[str]:
-    """Names accepted by ``dlprimer.schedules.build_schedule`` (``schedules plot``, ``train --schedule``)."""
-    from dlprimer import schedules
+    """``dlprimer.schedules.SCHEDULES`` (``schedules plot``, ``train --schedule``)."""
+    from dlprimer.schedules import SCHEDULES
 
-    return _names(getattr(schedules, "SCHEDULES", None), schedules.list_schedules)
+    return SCHEDULES.names()
 
 
 def augmentation_names() -> list[str]:
-    """Names accepted by ``augment preview --ops``."""
-    from dlprimer import augment
-    from dlprimer.augment import registry
+    """``dlprimer.augment.AUGMENTATIONS`` (``augment preview --ops``)."""
+    from dlprimer.augment import AUGMENTATIONS
 
-    return _names(getattr(augment, "AUGMENTATIONS", None), registry.list_augmentations)
+    return AUGMENTATIONS.names()
 
 
 def init_names() -> list[str]:
-    """Names accepted by ``dlprimer.nn.init.init_weights`` (``train --init``)."""
-    from dlprimer.nn import init
+    """``dlprimer.nn.init.INIT_SCHEMES`` (``train --init``)."""
+    from dlprimer.nn.init import INIT_SCHEMES
 
-    return _names(getattr(init, "INIT_SCHEMES", None), init.list_inits)
+    return INIT_SCHEMES.names()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -51,34 +51,8 @@ def preview(
     if not 1 <= n <= MAX_IMAGES:
         raise ValueError(f"--n must be between 1 and {MAX_IMAGES}, got {n}")
     prepare_output(out, overwrite=overwrite)
-    if images is not None:
-        dataset = _NamedDecodeErrors(FolderImages(images))
-    else:
-        dataset = DigitScenes(n=max(2 * n, 16), seed=seed)
+    # an image that cannot be decoded is one ValueError naming the file (dlprimer.data.images.read_image)
+    dataset = FolderImages(images) if images is not None else DigitScenes(n=max(2 * n, 16), seed=seed)
     pairs = preview_samples(names, n=n, seed=seed, dataset=dataset)
     save_preview_grid(pairs, out, title=f"ops: {', '.join(names)}  (seed {seed})")
     print(f"wrote {out} ({n} images; ops: {', '.join(names)})")
-
-
-class _NamedDecodeErrors:
-    """Wraps the folder dataset so that an image that fails to decode is one ``ValueError`` naming the file.
-
-    The decoders (Pillow through matplotlib) raise ``SyntaxError`` for a file that is not a PNG, ``OSError``
-    for a truncated one and ``DecompressionBombError`` for one with too many pixels.
-    """
-
-    def __init__(self, dataset: Any) -> None:
-        self.dataset = dataset
-        self.paths = dataset.paths
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, i: int) -> Any:
-        from PIL import Image
-
-        try:
-            return self.dataset[i]
-        except (SyntaxError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"--images: cannot read {str(self.paths[i])!r} as an image ({reason})") from None

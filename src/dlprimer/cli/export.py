@@ -26,10 +26,11 @@ def export_command(
     from dlprimer.train.export import export
 
     result = export(run_dir, format=format, out=out, overwrite=overwrite, n_check=n_check, tolerance=tolerance)
+    mean = ", ".join(f"{m:.6g}" for m in result.normalization["mean"])
+    std = ", ".join(f"{v:.6g}" for v in result.normalization["std"])
     print(
         f"wrote {result.path} ({result.format}; input images float32 [N, {', '.join(map(str, result.input_shape))}] "
-        f"normalized with mean {', '.join(f'{v:.6g}' for v in result.normalization['mean'])}, "
-        f"std {', '.join(f'{v:.6g}' for v in result.normalization['std'])})"
+        f"normalized per channel with mean [{mean}], std [{std}])"
     )
     print(
         f"checked on {result.n_checked} test images with {result.checked_with}: "

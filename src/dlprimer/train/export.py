@@ -5,7 +5,8 @@
 1. load the run (``config.json`` and ``checkpoint.pt``, the latter with ``torch.load(..., weights_only=True)``)
    through :func:`dlprimer.train.engine.load_run`; a run of the NumPy engine (``--engine scratch``) gets its
    weights copied into the torch zoo model of the same name (same parameter names and shapes), and that copy
-   is checked against the NumPy engine's own logits first;
+   is checked against the NumPy engine's own logits first; a torch run's model is copied to the CPU in float32
+   (a run trained on CUDA exports the same way: the reference is always the CPU float32 model);
 2. trace the torch model (eval mode, on the CPU, float32) on two test images — ONNX with torch's
    TorchScript-based exporter (``dynamo=False``: torch 2.14's default dynamo exporter needs ``onnxscript``),
    the batch axis declared dynamic; TorchScript with ``torch.jit.trace``;
@@ -16,7 +17,7 @@
 4. write the checked bytes atomically to ``out`` (the overwrite rule of :func:`dlprimer._io.prepare_output`).
 
 Inputs of the exported model: ``images`` float32 ``[N, C, H, W]``, normalized as in training (``(x - mean) /
-std`` with the training split's statistics, written in :attr:`ExportResult.normalization`); output ``logits``
+std`` per channel with the training split's statistics, in :attr:`ExportResult.normalization`); output ``logits``
 float32 ``[N, num_classes]``.
 """
 
@@ -80,19 +81,17 @@ def default_export_path(run_dir: str | os.PathLike[str], format: str = "onnx") -
 
 
 def _load_torch_model(run_dir: Path) -> tuple[Any, nn.Module, Any, Any]:
-    """``(config, torch model on the CPU in eval mode, the run's engine, the run's data)``."""
-    from dlprimer import models
+    """``(config, torch model on the CPU in eval mode, the run's engine, the run's task)``."""
     from dlprimer.train.engine import load_run
 
-    config, engine, data = load_run(run_dir)
+    config, engine, task = load_run(run_dir)
     if isinstance(getattr(engine, "model", None), nn.Module):
         model = copy.deepcopy(engine.model).float().cpu()
     else:  # the NumPy engine: the same architecture in torch, same parameter names and shapes
         state = engine.state_dict()["model"]
-        num_classes = int(engine.logits(np.asarray(data.splits.test.images[:1])).shape[1])
-        model = models.create(config.model, num_classes=num_classes, in_channels=int(data.splits.test.images.shape[1]))
+        model = task.build_model(config)
         model.load_state_dict({k: torch.as_tensor(np.asarray(v)).float() for k, v in state.items()}, strict=True)
-    return config, model.eval(), engine, data
+    return config, model.eval(), engine, task
 
 
 def _export_bytes(model: nn.Module, example: torch.Tensor, fmt: str) -> bytes:
@@ -167,18 +166,19 @@ def export(
     if fmt == "onnx":
         _require_onnx()
 
-    config, model, engine, data = _load_torch_model(run_dir)  # 1. the run
-    images = np.ascontiguousarray(np.asarray(data.splits.test.images[:n_check], dtype=np.float32))
+    config, model, engine, task = _load_torch_model(run_dir)  # 1. the run
+    images = np.ascontiguousarray(np.asarray(task.splits.test.images[:n_check], dtype=np.float32))
     if images.shape[0] == 0:
         raise ValueError(f"run {run_dir} has no test images to check the export on")
     with torch.no_grad():
         expected = model(torch.from_numpy(images)).double().numpy()  # [N, num_classes]
-    own = np.asarray(engine.logits(images), dtype=np.float64)
-    own_diff = float(np.max(np.abs(own - expected))) if own.shape == expected.shape else float("inf")
-    if not own_diff <= tolerance:
-        raise ExportMismatchError(
-            f"the CPU torch model differs from the run's {config.engine} engine by {own_diff:.3g} > {tolerance:g}"
-        )
+    if not isinstance(getattr(engine, "model", None), nn.Module):  # weights copied from NumPy: check the copy
+        own = np.asarray(engine.predict(images), dtype=np.float64)
+        own_diff = float(np.max(np.abs(own - expected))) if own.shape == expected.shape else float("inf")
+        if not own_diff <= tolerance:
+            raise ExportMismatchError(
+                f"the torch copy differs from the run's {config.engine} engine by {own_diff:.3g} > {tolerance:g}"
+            )
 
     blob = _export_bytes(model, torch.from_numpy(images[:TRACE_BATCH].copy()), fmt)  # 2. export
     got = _run_exported(blob, fmt, images)  # 3. check
@@ -199,6 +199,6 @@ def export(
         n_checked=int(images.shape[0]),
         max_abs_diff=diff,
         tolerance=tolerance,
-        normalization={"mean": [float(v) for v in np.ravel(data.mean)], "std": [float(v) for v in np.ravel(data.std)]},
+        normalization={"mean": [float(m) for m in task.mean], "std": [float(v) for v in task.std]},
         checked_with="onnxruntime" if fmt == "onnx" else "torch.jit.load",
     )
