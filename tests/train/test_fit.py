@@ -56,8 +56,9 @@ def test_summary_per_class_metrics_equal_sklearn(default_run):
     run_dir, summary = default_run
     from dlprimer.train.engine import load_run
 
-    _, engine, data = load_run(run_dir)
-    pred = engine.logits(data.test.images).argmax(1)
+    _, engine, task = load_run(run_dir)
+    data = task.splits
+    pred = engine.predict(data.test.images).argmax(1)
     p, r, f, s = precision_recall_fscore_support(data.test.labels, pred, labels=range(10), zero_division=0)
     for k in range(10):
         row = summary["per_class"][str(k)]
@@ -101,8 +102,13 @@ def test_predict_reads_image_files(default_run, tmp_path):
         truth.append(int(digits.target[i]))
     ranked = predict_images(run_dir, paths, top_k=3)
     assert all(len(r) == 3 for r in ranked)
-    assert all(abs(sum(p for _, p in r) - 1) < 1 for r in ranked)
-    top1 = [r[0][0] for r in ranked]
+    # probabilities of the top 3 of 10 classes: sorted, in (0, 1], summing to at most 1
+    assert all([p for _, p in r] == sorted((p for _, p in r), reverse=True) for r in ranked)
+    assert all(0 < p <= 1 for r in ranked for _, p in r)
+    assert all(sum(p for _, p in r) <= 1 + 1e-9 for r in ranked)
+    full = predict_images(run_dir, paths[:2], top_k=10)
+    assert all(abs(sum(p for _, p in r) - 1) < 1e-9 for r in full)  # all ten classes: a distribution
+    top1 = [int(r[0][0]) for r in ranked]
     assert np.mean(np.array(top1) == np.array(truth)) >= 0.75, (top1, truth)
 
 
@@ -177,13 +183,13 @@ def test_sigkill_during_epoch_3_then_resume_equals_uninterrupted(tmp_path):
         (["--optimizer", "lion"], "unknown optimizer 'lion'"),
         (["--lr", "0"], "lr must be"),
         (["--lr", "-0.1"], "lr must be"),
-        (["--epochs", "0"], "epochs must be a positive integer"),
-        (["--batch-size", "-4"], "batch_size must be a positive integer"),
+        (["--epochs", "0"], "epochs must be an integer >= 1"),
+        (["--batch-size", "-4"], "batch_size must be an integer >= 1"),
         (["--init", "magic"], "unknown init scheme"),
         (["--device", "tpu"], "device must be one of"),
         (["--engine", "jax"], "engine must be one of"),
         (["--label-smoothing", "1.5"], "label_smoothing"),
-        (["--warmup", "50"], "warmup must be"),
+        (["--warmup-epochs", "50"], "warmup_epochs must be"),
     ],
 )
 def test_cli_bad_options_give_one_line_and_exit_2(args, message, tmp_path, capsys):
@@ -208,8 +214,10 @@ def test_existing_run_folder_is_never_overwritten(tmp_path, capsys):
     assert main(["train", "--quiet", "--epochs", "1", "--out", str(tmp_path), "--name", "keep"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (run / "config.json").read_text() == "precious"
-    assert main(["train", "--quiet", "--epochs", "1", "--out", str(tmp_path), "--name", "keep", "--overwrite"]) == 0
-    assert json.loads((run / "config.json").read_text())["epochs"] == 1
+    # not a dlprimer run folder (no marker): --overwrite refuses too
+    assert main(["train", "--quiet", "--epochs", "1", "--out", str(tmp_path), "--name", "keep", "--overwrite"]) == 2
+    assert "not a dlprimer run folder" in capsys.readouterr().err
+    assert (run / "config.json").read_text() == "precious" and sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
 
 
 def test_unwritable_output_folder(tmp_path, capsys):
@@ -229,9 +237,9 @@ def test_resume_from_missing_or_corrupt_checkpoint(tmp_path, capsys):
     ckpt.write_bytes(good[: len(good) // 2])  # torn file
     assert main(["train", "--quiet", "--resume", str(run)]) == 2
     assert "corrupt" in capsys.readouterr().err
-    ckpt.unlink()
-    assert main(["train", "--quiet", "--resume", str(run)]) == 2
-    assert "checkpoint not found" in capsys.readouterr().err
+    ckpt.unlink()  # no checkpoint at all: the run starts again from epoch 0 with its saved config
+    assert main(["train", "--quiet", "--resume", str(run)]) == 0
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
     (run / "config.json").write_text("{not json")
     assert main(["evaluate", str(run)]) == 2
     assert "not valid JSON" in capsys.readouterr().err

@@ -119,16 +119,36 @@ class Totals:
     uncounted: list[str]
 
 
+#: the unit of each count, written into ``to_dict()["total"]["units"]``
+UNITS = {
+    "params": "count",
+    "macs": "multiply-accumulates",
+    "flops": "floating-point operations (2·MACs)",
+    "other_ops": "element-wise operations",
+    "activation_bytes": "bytes",
+}
+
+
 @dataclass
 class ComplexityTable:
-    """Per-layer rows in execution order and the totals."""
+    """Per-layer rows in execution order and the totals.
+
+    ``rf_unknown`` is filled by :func:`dlprimer.analysis.receptive_field.profile_with_receptive_fields`: the
+    ops after which the receptive field is unknown.
+    """
 
     layers: list[LayerStats]
     total: Totals
+    rf_unknown: list[str] | None = None
 
     def to_dict(self, with_rf: bool = False) -> dict[str, Any]:
-        """``{"layers": [...], "total": {...}}`` — the JSON layout of ``dlprimer profile --json``."""
-        return {"layers": [r.as_dict(with_rf) for r in self.layers], "total": asdict(self.total)}
+        """``{"layers": [...], "total": {..., "units": {...}}}`` — exactly what ``dlprimer profile --json``
+        writes (``--rf``: ``with_rf=True``, which adds ``rf``/``jump``/``start``/``aligned`` per layer and
+        ``total["rf_unknown"]``; ``--speed`` adds a ``"speed"`` key, :meth:`SpeedReport.to_dict`)."""
+        total = {**asdict(self.total), "units": dict(UNITS)}
+        if with_rf:
+            total["rf_unknown"] = list(self.rf_unknown or [])
+        return {"layers": [r.as_dict(with_rf) for r in self.layers], "total": total}
 
     def row(self, name: str) -> LayerStats:
         """The row called ``name`` (``KeyError`` listing a few names when absent)."""

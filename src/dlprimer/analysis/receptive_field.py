@@ -315,6 +315,7 @@ def profile_with_receptive_fields(
         best = _best(per_row.get(row.name, []))
         if best is not None:
             row.rf, row.jump, row.start, row.aligned = best["rf"], best["jump"], best["start"], best["aligned"]
+    table.rf_unknown = list(tracker.unknown)
     return table, tracker.unknown
 
 

@@ -1,16 +1,24 @@
-"""``dlprimer train`` / ``evaluate`` / ``predict``: the classifier training job on the embedded digits."""
+"""``dlprimer train`` / ``evaluate`` / ``predict``: the classifier training job.
+
+``train``'s options are generated from the fields of :class:`dlprimer.train.TrainConfig` (name, type, default
+and help live there, once); this module adds only what is not a config value (``--overwrite``, ``--resume``,
+``--quiet``) and the progress display, which the library receives as a callback.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dlprimer.cli._app import app
-from dlprimer.train.config import TrainConfig
+from dlprimer.train.config import TrainConfig, option_fields
 
-_DEFAULTS = TrainConfig()
+_HINTS = typing.get_type_hints(TrainConfig)
 
 
 def _print_summary(summary: dict, run_dir: Path | None = None) -> None:
@@ -19,6 +27,8 @@ def _print_summary(summary: dict, run_dir: Path | None = None) -> None:
 
     console = Console()
     title = f"test accuracy {summary['test_accuracy']:.4f}  (macro F1 {summary['macro_f1']:.4f} = 2·P̄·R̄/(P̄+R̄))"
+    if summary.get("best_epoch") is not None:
+        title += f"  from the best epoch {summary['best_epoch']} ({summary['monitor']})"
     table = Table(title=title)
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="right")
@@ -29,51 +39,110 @@ def _print_summary(summary: dict, run_dir: Path | None = None) -> None:
         console.print(f"run folder: {run_dir}")
 
 
-@app.command()
-def train(
-    model: Annotated[str, typer.Option(help="model name (see dlprimer.models.list_models())")] = _DEFAULTS.model,
-    engine: Annotated[str, typer.Option(help="torch, or scratch (the NumPy engine; lenet5 only)")] = _DEFAULTS.engine,
-    epochs: Annotated[int, typer.Option(help="number of epochs")] = _DEFAULTS.epochs,
-    batch_size: Annotated[int, typer.Option(help="images per batch")] = _DEFAULTS.batch_size,
-    optimizer: Annotated[str, typer.Option(help="sgd, adam or adamw")] = _DEFAULTS.optimizer,
-    lr: Annotated[float, typer.Option(help="peak learning rate")] = _DEFAULTS.lr,
-    momentum: Annotated[float, typer.Option(help="SGD momentum")] = _DEFAULTS.momentum,
-    nesterov: Annotated[bool, typer.Option(help="Nesterov momentum (SGD)")] = _DEFAULTS.nesterov,
-    schedule: Annotated[str, typer.Option(help="learning-rate schedule, stepped per batch")] = _DEFAULTS.schedule,
-    warmup: Annotated[int, typer.Option(help="linear warmup, in epochs")] = _DEFAULTS.warmup,
-    weight_decay: Annotated[float, typer.Option(help="L2 weight decay")] = _DEFAULTS.weight_decay,
-    label_smoothing: Annotated[float, typer.Option(help="label smoothing ε in [0, 1]")] = _DEFAULTS.label_smoothing,
-    clip_grad: Annotated[float | None, typer.Option(help="clip the global gradient norm to this")] = None,
-    amp: Annotated[bool, typer.Option(help="mixed precision (bf16 on CPU, fp16 + GradScaler on CUDA)")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = _DEFAULTS.device,
-    seed: Annotated[int, typer.Option(help="seed of the split, the initialization and the batches")] = 0,
-    init: Annotated[str, typer.Option(help="weight initialization scheme")] = _DEFAULTS.init,
-    shift: Annotated[int, typer.Option(help="random shift augmentation, ± pixels")] = _DEFAULTS.shift,
-    out: Annotated[str, typer.Option(help="folder that holds run folders")] = _DEFAULTS.out,
-    name: Annotated[str | None, typer.Option(help="run folder name (default <model>-<YYYYmmdd-HHMMSS>)")] = None,
-    overwrite: Annotated[bool, typer.Option(help="replace an existing run folder of the same name")] = False,
-    resume: Annotated[Path | None, typer.Option(help="continue the run in this run folder")] = None,
-    quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
-) -> None:
-    """Train a classifier on the embedded digits and write a run folder (config, metrics, checkpoint, plots)."""
+class ProgressBars:
+    """Rich progress bars (epoch and batch) with loss / accuracy / lr: a :class:`dlprimer.train.callbacks.Callback`."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+        self.started = False
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.steps = info["steps"]
+        self.epochs_task = self.progress.add_task("epochs", total=info["epochs"],
+                                                  completed=info["first_epoch"] - 1, info="")
+        self.batch_task = self.progress.add_task("batches", total=self.steps, info="")
+        self.progress.start()
+        self.started = True
+
+    def on_batch(self, index: int, loss: float) -> None:
+        self.progress.update(self.batch_task, completed=index + 1, info=f"loss {loss:.4f}")
+
+    def on_epoch(self, row: dict[str, Any]) -> None:
+        acc = row.get("train_accuracy", float("nan"))
+        self.progress.console.print(
+            f"epoch {row['epoch']:>3}  train {row['train_loss']:.4f} / {acc:.4f}  "
+            f"val {row['val_loss']:.4f} / {row.get('val_accuracy', float('nan')):.4f}  lr {row['lr']:.2e}  "
+            f"{row['time_s']:.1f}s"
+        )
+        self.progress.update(self.epochs_task, advance=1, info=f"val acc {row.get('val_accuracy', 0):.4f}")
+        self.progress.reset(self.batch_task, total=self.steps)
+
+    def on_close(self) -> None:
+        if self.started:
+            self.progress.stop()
+
+    def on_end(self, summary: dict[str, Any]) -> None:
+        pass
+
+
+def _option_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _train(**kwargs: Any) -> None:
+    """Train a classifier (the embedded digits, or --data DIR) and write a run folder OUT/NAME
+    (config, metrics, checkpoint, summary, plots). --resume RUN_DIR finishes a run; with --epochs it extends it."""
     from dlprimer.train import engine as train_engine
 
+    overwrite = kwargs.pop("overwrite")
+    resume = kwargs.pop("resume")
+    quiet = kwargs.pop("quiet")
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    callbacks = [] if quiet else [ProgressBars()]
     if resume is not None:
-        result = train_engine.resume(resume, progress=not quiet)
+        other = sorted(_option_name(k) for k in given if k != "epochs")
+        if other or overwrite:
+            names = ", ".join(other + (["--overwrite"] if overwrite else []))
+            raise ValueError(f"--resume continues a run with its saved config.json; only --epochs may be given "
+                             f"with it, not {names}")
+        result = train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks)
     else:
-        config = TrainConfig(
-            model=model, engine=engine, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
-            momentum=momentum, nesterov=nesterov, schedule=schedule, warmup=warmup, weight_decay=weight_decay,
-            label_smoothing=label_smoothing, clip_grad=clip_grad, amp=amp, device=device, seed=seed, init=init,
-            shift=shift, out=out, name=name,
-        )
-        result = train_engine.fit(config, overwrite=overwrite, progress=not quiet)
+        result = train_engine.fit(TrainConfig(**given), overwrite=overwrite, callbacks=callbacks)
     _print_summary(result.summary, result.run_dir)
+
+
+def _build_train_signature() -> inspect.Signature:
+    """One typer option per TrainConfig field (default shown from the dataclass, ``None`` = not given)."""
+    params = []
+    for f in option_fields():
+        hint = _HINTS[f.name]
+        base = hint
+        if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            base = args[0]
+        default = f.default if f.default is not dataclasses.MISSING else None
+        shown = "" if default in (None, "") else str(default).lower() if isinstance(default, bool) else str(default)
+        option = typer.Option(_option_name(f.name), help=f.metadata.get("help", ""),
+                              show_default=shown or False)
+        if base is bool:
+            option = typer.Option(f"{_option_name(f.name)}/--no-{f.name.replace('_', '-')}",
+                                  help=f.metadata.get("help", ""), show_default=shown or False)
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[base | None, option]))
+    params += [
+        inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--overwrite", help="replace an earlier dlprimer run folder of the same name "
+                                                   "(only a run folder; only once the new run has started)")]),
+        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: "
+                                                       "extend it to N epochs)")]),
+        inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--quiet", help="no progress bars")]),
+    ]
+    return inspect.Signature(params)
+
+
+_train.__signature__ = _build_train_signature()  # type: ignore[attr-defined]
+_train.__annotations__ = {p.name: p.annotation for p in _train.__signature__.parameters.values()}  # type: ignore[attr-defined]
+train = app.command(name="train")(_train)
 
 
 @app.command()
 def evaluate(run_dir: Annotated[Path, typer.Argument(help="a run folder written by dlprimer train")]) -> None:
-    """Recompute the test metrics of a run from its checkpoint."""
+    """Recompute the test metrics of a run from its checkpoint (best.pt when it has one)."""
     from dlprimer.train.engine import evaluate_run
 
     _print_summary(evaluate_run(run_dir))
@@ -82,7 +151,7 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="a run folder written 
 @app.command()
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="a run folder written by dlprimer train")],
-    images: Annotated[list[Path], typer.Argument(help="image files (PNG; JPEG with Pillow)")],
+    images: Annotated[list[Path], typer.Argument(help="image files (PNG, JPEG, BMP, GIF, WebP, TIFF)")],
     top_k: Annotated[int, typer.Option("--top-k", help="how many classes to print")] = 3,
 ) -> None:
     """Print the top-k classes of image files with the run's model."""

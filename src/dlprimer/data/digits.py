@@ -43,6 +43,11 @@ class DigitsSplits:
     mean: float
     std: float
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The class names, ``"0"`` … ``"9"``."""
+        return tuple(str(k) for k in range(NUM_CLASSES))
+
 
 def _check(seed: int, size: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -10,7 +10,15 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "Callback": "dlprimer.train.callbacks",
+    "CheckpointError": "dlprimer.train.errors",
+    "ClassificationTask": "dlprimer.train.classification",
+    "DivergedError": "dlprimer.train.errors",
+    "Engine": "dlprimer.train.contract",
+    "RunFolderError": "dlprimer.train.errors",
+    "Task": "dlprimer.train.contract",
     "TrainConfig": "dlprimer.train.config",
+    "TrainError": "dlprimer.train.errors",
     "RunResult": "dlprimer.train.engine",
     "evaluate_run": "dlprimer.train.engine",
     "fit": "dlprimer.train.engine",

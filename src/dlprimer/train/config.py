@@ -1,106 +1,138 @@
-"""``TrainConfig``: every option of a training run, in one dataclass (saved as ``config.json``)."""
+"""``TrainConfig``: every option of a training run, in one dataclass (saved as ``config.json``).
+
+Each field carries its command-line help in ``metadata["help"]``; ``dlprimer train``'s options are generated
+from these fields (name, type, default, help live here and nowhere else). Units are in the names
+(``warmup_epochs``, ``lr`` per optimizer step, ``image_size`` in pixels).
+
+Importing this module does not import torch (the CLI reads the defaults before any work starts).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+from dlprimer._checks import check_bool, check_choice, check_float, check_int, check_type
+
 ENGINES = ("torch", "scratch")
 DEVICES = ("auto", "cpu", "cuda")
+MONITORS = ("val_loss", "val_accuracy")
+LOGGERS = ("none", "csv", "tensorboard")
+MAX_SEED = 2**32 - 1
+
+
+def _opt(default: Any, help: str, **meta: Any) -> Any:  # noqa: A002 - "help" is the CLI's word
+    return field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass
 class TrainConfig:
-    """Options of :func:`dlprimer.train.fit`. Units are in the names: ``warmup`` is in epochs, ``lr`` per step.
+    """Options of :func:`dlprimer.train.fit` (one field = one ``dlprimer train --option``).
 
-    ``warmup`` epochs of linear warmup precede the schedule; when they would cover the whole run, the
+    ``warmup_epochs`` epochs of linear warmup precede the schedule; when they would cover the whole run, the
     warmup stops one step short of the end so that the schedule still starts.
 
     The defaults (LeNet-5 on 32×32 digits, SGD with momentum, cosine decay with one warmup epoch, ±2 pixel
-    shifts) reach ≥ 0.97 test accuracy in well under two minutes on two CPU cores.
+    shifts) reach ≥ 0.97 test accuracy in well under two minutes on two CPU cores. ``image_size=None`` means
+    the data's default: 32 for the digits, 64 for an image folder (see ``dlprimer.data.images``).
     """
 
-    model: str = "lenet5"
-    engine: str = "torch"
-    epochs: int = 20
-    batch_size: int = 32
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    warmup: int = 1
-    label_smoothing: float = 0.0
-    clip_grad: float | None = None
-    amp: bool = False
-    device: str = "auto"
-    seed: int = 0
-    init: str = "kaiming_normal"
-    shift: int = 2
-    image_size: int = 32
-    out: str = "runs"
-    name: str | None = None
+    model: str = _opt("lenet5", "model name (dlprimer.models.list_models())")
+    engine: str = _opt("torch", "torch, or scratch (the NumPy engine; lenet5 only)")
+    data: str | None = _opt(None, "image folder (one sub-folder per class; train/val/test inside when split); "
+                                  "default: the embedded digits")
+    epochs: int = _opt(20, "number of epochs (on --resume: extend the run to this many)")
+    batch_size: int = _opt(32, "images per optimizer step (global over all processes under torchrun)")
+    optimizer: str = _opt("sgd", "optimizer name (sgd, adam, adamw)")
+    lr: float = _opt(0.05, "peak learning rate")
+    momentum: float = _opt(0.9, "SGD momentum")
+    nesterov: bool = _opt(False, "Nesterov momentum (SGD)")
+    weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)")
+    schedule: str = _opt("cosine", "learning-rate schedule, stepped per batch (dlprimer.schedules)")
+    warmup_epochs: int = _opt(1, "linear warmup, in epochs")
+    label_smoothing: float = _opt(0.0, "label smoothing epsilon in [0, 1]")
+    clip_grad: float | None = _opt(None, "clip the global gradient norm to this")
+    amp: bool = _opt(False, "mixed precision (bf16 on CPU, fp16 + GradScaler on CUDA)")
+    device: str = _opt("auto", "auto, cpu or cuda")
+    seed: int = _opt(0, "seed of the split, the initialization and the batches")
+    init: str = _opt("kaiming_normal", "weight initialization scheme (dlprimer.nn.init)")
+    shift: int = _opt(2, "random shift augmentation, +/- pixels")
+    augment: str = _opt("", "comma-separated augmentations for image folders, e.g. hflip,color")
+    image_size: int | None = _opt(None, "input size in pixels (default: 32 digits, 64 image folders)")
+    val_split: float = _opt(0.1, "validation share of an image folder without val/")
+    test_split: float = _opt(0.2, "test share of an image folder without test/")
+    skip_bad_images: bool = _opt(False, "skip unreadable images with a warning instead of stopping")
+    workers: int = _opt(0, "DataLoader worker processes")
+    early_stop: int | None = _opt(None, "stop after this many epochs without improvement; keep best.pt")
+    monitor: str = _opt("val_loss", "what early stopping watches: val_loss or val_accuracy")
+    log: str = _opt("none", "extra metric log: none, csv or tensorboard")
+    out: str = _opt("runs", "parent folder of run folders")
+    name: str | None = _opt(None, "run folder name (default <model>-<YYYYmmdd-HHMMSS>)")
 
+    # --------------------------------------------------------------------------------------- checks
     def validate(self) -> TrainConfig:
-        """Raise ``ValueError`` naming the first bad option; return ``self``."""
+        """Raise ``ValueError``/``TypeError`` naming the first bad option; return ``self``.
+
+        Checks every value that can be checked without data or a device (the device and the data are checked
+        by :func:`dlprimer.train.fit` before the run folder is claimed).
+        """
         from dlprimer import models, schedules
         from dlprimer.nn.init import list_inits
+        from dlprimer.train.recipe import OPTIMIZERS
 
-        def positive_int(name: str) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-        def number(name: str, low: float, high: float = math.inf, low_open: bool = False) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            ok = ok and (v > low if low_open else v >= low) and v <= high
-            if not ok:
-                bound = f"> {low}" if low_open else f">= {low}"
-                raise ValueError(f"{name} must be a finite number {bound}" + (f" and <= {high}" if high < math.inf
-                                 else "") + f", got {v!r}")
-
+        check_type(self.model, "model", str)
         if self.model not in models.list_models():
             raise ValueError(f"unknown model {self.model!r}; known models: {', '.join(models.list_models())}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        check_choice(self.engine, "engine", ENGINES)
         if self.engine == "scratch":
             if self.model != "lenet5":
                 raise ValueError(f"the scratch engine trains only lenet5, got model {self.model!r}")
             if self.amp or self.clip_grad is not None or self.device == "cuda":
                 raise ValueError("the scratch engine runs on the CPU without --amp or --clip-grad")
-        positive_int("epochs")
-        positive_int("batch_size")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}")
-        number("lr", 0.0, low_open=True)
-        number("momentum", 0.0, 1.0)
-        number("weight_decay", 0.0)
+            if self.data is not None or self.augment:
+                raise ValueError("the scratch engine trains on the embedded digits only (no --data, --augment)")
+        if self.data is not None:
+            check_type(self.data, "data", str)
+        check_int(self.epochs, "epochs", low=1)
+        check_int(self.batch_size, "batch_size", low=1)
+        OPTIMIZERS.get(self.optimizer)
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_float(self.momentum, "momentum", low=0.0, high=1.0)
+        check_bool(self.nesterov, "nesterov")
+        check_float(self.weight_decay, "weight_decay", low=0.0)
         if self.schedule not in schedules.list_schedules():
             raise ValueError(
                 f"unknown schedule {self.schedule!r}; known schedules: {', '.join(schedules.list_schedules())}"
             )
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or not 0 <= self.warmup <= self.epochs:
-            raise ValueError(f"warmup must be an int of epochs in [0, epochs={self.epochs}], got {self.warmup!r}")
-        number("label_smoothing", 0.0, 1.0)
+        check_int(self.warmup_epochs, "warmup_epochs", low=0, high=self.epochs)
+        check_float(self.label_smoothing, "label_smoothing", low=0.0, high=1.0)
         if self.clip_grad is not None:
-            number("clip_grad", 0.0, low_open=True)
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+            check_float(self.clip_grad, "clip_grad", low=0.0, low_open=True)
+        check_bool(self.amp, "amp")
+        check_choice(self.device, "device", DEVICES)
+        check_int(self.seed, "seed", low=0, high=MAX_SEED)
+        check_type(self.init, "init", str)
         if self.init not in list_inits():
             raise ValueError(f"unknown init scheme {self.init!r}; known schemes: {', '.join(list_inits())}")
-        if isinstance(self.shift, bool) or not isinstance(self.shift, int) or not 0 <= self.shift < self.image_size:
-            raise ValueError(f"shift must be an int of pixels in [0, image_size), got {self.shift!r}")
-        if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or not 8 <= self.image_size <= 256:
-            raise ValueError(f"image_size must be an int in [8, 256], got {self.image_size!r}")
-        if self.name is not None and (not self.name or "/" in self.name or self.name in (".", "..")):
-            raise ValueError(f"name must be a plain folder name, got {self.name!r}")
+        if self.image_size is not None:
+            check_int(self.image_size, "image_size", low=8, high=512)
+        check_int(self.shift, "shift", low=0, high=(self.image_size or 32) - 1)
+        check_type(self.augment, "augment", str)
+        check_float(self.val_split, "val_split", low=0.0, high=0.5, low_open=True)
+        check_float(self.test_split, "test_split", low=0.0, high=0.5, low_open=True)
+        check_bool(self.skip_bad_images, "skip_bad_images")
+        check_int(self.workers, "workers", low=0, high=64)
+        if self.early_stop is not None:
+            check_int(self.early_stop, "early_stop", low=1)
+        check_choice(self.monitor, "monitor", MONITORS)
+        check_choice(self.log, "log", LOGGERS)
+        check_type(self.out, "out", str)
+        if self.name is not None:
+            check_type(self.name, "name", str)
+            if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", "..") \
+                    or self.name.startswith("."):
+                raise ValueError(f"name must be a plain folder name (no '/', not starting with '.'), got {self.name!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,11 +140,22 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build a config from a dict (as saved in ``config.json``); unknown keys raise ``ValueError``."""
+        """Build a config from a dict (as saved in ``config.json``); unknown keys raise ``ValueError``.
+
+        ``warmup`` (the name before ``warmup_epochs``) is read as ``warmup_epochs``.
+        """
         if not isinstance(data, dict):
             raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
+        data = dict(data)
+        if "warmup" in data and "warmup_epochs" not in data:
+            data["warmup_epochs"] = data.pop("warmup")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(unknown)}")
         return cls(**data)
+
+
+def option_fields() -> list[dataclasses.Field[Any]]:
+    """The fields of :class:`TrainConfig` in declaration order (what the CLI turns into options)."""
+    return list(dataclasses.fields(TrainConfig))

@@ -1,42 +1,46 @@
 """``fit``: the training run from configuration to run folder, read top to bottom (the notes' 模型搭建流程).
 
-1. validate the configuration and claim the run folder (never overwriting an earlier run by accident);
-2. seed everything and load the embedded digits (split and normalization depend on ``seed`` only);
-3. build the engine: model + initialization, loss, optimizer, schedule, AMP (``TorchEngine`` or the NumPy
-   ``ScratchEngine``); on ``resume`` restore its state and the RNG states from ``checkpoint.pt``;
-4. for each epoch: train (see ``torch_engine`` for the per-batch steps), evaluate on the validation split,
-   append a row to ``metrics.jsonl``, then write ``checkpoint.pt`` atomically;
-5. evaluate on the test split: accuracy, per-class precision/recall/F1, confusion matrix;
-6. write ``summary.json``, ``curves.png`` and ``confusion.png``.
+1. validate the configuration, load the data (the task), resolve the device and build the engine — all before
+   the disk is touched, so bad input leaves the file system unchanged; then claim the run folder
+   (:mod:`dlprimer.train.run_folder`: marker and ``config.json`` appear together, atomically);
+2. seed everything (split and normalization depend on ``seed`` only; each epoch is seeded from ``(seed,
+   epoch)``); on ``resume`` check the checkpoint against the run, then restore the engine and RNG states;
+3. for each epoch: train (see ``torch_engine`` for the per-batch steps), evaluate on the validation split,
+   append a row to ``metrics.jsonl``, write ``best.pt`` when early stopping saw an improvement, then write
+   ``checkpoint.pt`` atomically; stop early after ``early_stop`` epochs without improvement;
+4. evaluate on the test split (from the best epoch with early stopping): ``task.summary``;
+5. write ``summary.json`` (``status``: ``completed``, ``stopped_early`` or ``diverged``) and the figures.
 
-A run folder ``OUT/NAME/`` holds ``config.json``, ``metrics.jsonl`` (one JSON object per epoch; the only
-timing field is ``time_s``), ``checkpoint.pt``, ``summary.json``, ``curves.png`` and ``confusion.png``.
+A non-finite loss stops the run with :class:`~dlprimer.train.errors.DivergedError` (one line: epoch, loss,
+hint); the last good checkpoint stays and ``summary.json`` says ``"status": "diverged"``.
+
+Progress display is not the loop's business: pass :class:`~dlprimer.train.callbacks.Callback` objects
+(the CLI passes its progress bars).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dlprimer._io import atomic_write_json, atomic_write_text
-from dlprimer.data.digits import DigitsSplits, load_digits_arrays
-from dlprimer.metrics.classification import accuracy, confusion_matrix, per_class_prf, precision_recall_f1
-from dlprimer.train.checkpoint import load_checkpoint, save_checkpoint
+from dlprimer._checks import check_int
+from dlprimer.train.callbacks import Callback, CallbackList
+from dlprimer.train.checkpoint import load_checkpoint, save_checkpoint, validate_checkpoint
+from dlprimer.train.classification import ClassificationTask, softmax
 from dlprimer.train.config import TrainConfig
+from dlprimer.train.errors import DivergedError, RunFolderError
+from dlprimer.train.faults import crash_point
+from dlprimer.train.run_folder import RunFolder
 from dlprimer.train.seed import rng_state, seed_everything, set_rng_state
 
 TIMING_FIELDS = ("time_s",)
-CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -49,264 +53,221 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-# ----------------------------------------------------------------------------------------- helpers
-def _claim_run_dir(config: TrainConfig, overwrite: bool) -> Path:
-    name = config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.out) / name
-    if run_dir.exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"run folder {run_dir} already exists; pass --overwrite to replace it or --resume {run_dir} to continue"
-            )
-        if not run_dir.is_dir():
-            raise FileExistsError(f"{run_dir} exists and is not a folder")
-        shutil.rmtree(run_dir)
-    try:
-        run_dir.mkdir(parents=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise OSError(f"cannot write the run folder {run_dir}: {exc.strerror or exc}") from None
-    return run_dir
+@dataclass
+class Prepared:
+    """Everything a run needs, built and checked before the run folder is touched."""
+
+    config: TrainConfig
+    task: Any
+    engine: Any
 
 
-def _make_engine(config: TrainConfig, data: DigitsSplits) -> Any:
+# ----------------------------------------------------------------------------------------- building
+def make_task(config: TrainConfig) -> Any:
+    """The task of ``config`` (classification on the digits or on ``config.data``)."""
+    return ClassificationTask.from_config(config)
+
+
+def make_engine(config: TrainConfig, task: Any) -> Any:
+    """The engine of ``config`` (``torch`` or ``scratch``) for ``task``; the device is checked here."""
     if config.engine == "scratch":
         from dlprimer.train.scratch_engine import ScratchEngine
 
-        return ScratchEngine(config, data)
+        return ScratchEngine(config, task)
     from dlprimer.train.torch_engine import TorchEngine, resolve_device
 
-    return TorchEngine(config, data, resolve_device(config.device))
+    return TorchEngine(config, task, resolve_device(config.device))
 
 
-def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy of float64 logits (stable log-softmax)."""
-    if logits.shape[0] == 0:
-        return float("nan")
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(-log_probs[np.arange(labels.shape[0]), labels].mean())
+def prepare(config: TrainConfig) -> Prepared:
+    """Validate ``config``, seed, load the data and build the engine (no file is written)."""
+    config.validate()
+    seed_everything(config.seed)
+    task = make_task(config)
+    engine = make_engine(config, task)
+    return Prepared(config=config, task=task, engine=engine)
 
 
-def _evaluate(engine: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    logits = engine.logits(images)
-    predictions = logits.argmax(axis=1)
-    return {"loss": _cross_entropy(logits, labels), "accuracy": accuracy(labels, predictions),
-            "predictions": predictions}
-
-
-def _append_jsonl(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _test_summary(engine: Any, data: DigitsSplits, config: TrainConfig) -> tuple[dict[str, Any], np.ndarray]:
-    result = _evaluate(engine, data.test.images, data.test.labels)
-    prf = per_class_prf(data.test.labels, result["predictions"], num_classes=10)
-    matrix = confusion_matrix(data.test.labels, result["predictions"], num_classes=10)
-    summary = {
-        "model": config.model,
-        "engine": config.engine,
-        "test_accuracy": result["accuracy"],
-        "test_loss": result["loss"],
-        "macro_f1": precision_recall_f1(data.test.labels, result["predictions"], "macro", num_classes=10)[2],
-        "macro_f1_mean": precision_recall_f1(data.test.labels, result["predictions"], "macro_f1_mean",
-                                             num_classes=10)[2],
-        "per_class": {
-            str(k): {"precision": float(prf["precision"][k]), "recall": float(prf["recall"][k]),
-                     "f1": float(prf["f1"][k]), "support": int(prf["support"][k])}
-            for k in range(10)
-        },
-        "confusion_matrix": matrix.tolist(),
-    }
-    return summary, matrix
+def default_run_name(config: TrainConfig) -> str:
+    return config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 # ------------------------------------------------------------------------------------------- the run
 def fit(
     config: TrainConfig,
     overwrite: bool = False,
-    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
-    """Train ``config.model`` on the embedded digits and write the run folder (see the module docstring)."""
-    config.validate()  # 1. configuration and run folder
-    run_dir = _claim_run_dir(config, overwrite)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
-    return _run(config, run_dir, state=None, progress=progress, on_epoch=on_epoch)
+    """Train ``config.model`` and write the run folder ``config.out/config.name`` (see the module docstring).
+
+    ``overwrite=True`` replaces an earlier dlprimer run folder of the same name — only one carrying the
+    marker file, and only once this run has started cleanly.
+    """
+    prepared = prepare(config)  # 1. everything checked before the disk is touched
+    folder = RunFolder.claim(config, default_run_name(config), overwrite)
+    crash_point("after-claim")
+    folder.commit_swap()  # the new run started cleanly: now the old one may go
+    return _run(prepared, folder, state=None, callbacks=callbacks, on_epoch=on_epoch)
 
 
-def resume(run_dir: str | os.PathLike[str], progress: bool = False,
+def resume(run_dir: str | os.PathLike[str], epochs: int | None = None, callbacks: Sequence[Callback] = (),
            on_epoch: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
-    """Continue the run in ``run_dir`` from its last checkpoint; ends as an uninterrupted run would."""
-    run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    state = load_checkpoint(run_dir / CHECKPOINT)
-    return _run(config, run_dir, state=state, progress=progress, on_epoch=on_epoch)
+    """Finish the run in ``run_dir``: from its last checkpoint, or from epoch 0 when it has none yet.
+
+    ``epochs`` extends (or shortens, down to the completed epochs) the run to that many epochs; the schedule is
+    rebuilt for the new total and continues from the current step. Ends as an uninterrupted run would.
+    """
+    folder = RunFolder.open(run_dir)
+    config = folder.read_config()
+    if epochs is not None:
+        epochs = check_int(epochs, "epochs", low=1)
+        config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs))
+    prepared = prepare(config)
+    state = None
+    if folder.checkpoint.is_file():
+        state = load_checkpoint(folder.checkpoint)
+        done = state.get("epoch")
+        if epochs is not None and isinstance(done, int) and not isinstance(done, bool) and epochs < done:
+            raise RunFolderError(f"--epochs {epochs} is fewer than the {done} epochs {folder.path} has completed")
+        validate_checkpoint(state, folder.checkpoint, epochs=config.epochs,
+                            engine_template=prepared.engine.state_dict(), model_name=config.model)
+        prepared.engine.load_state_dict(state["engine"], source=f"checkpoint {folder.checkpoint}")
+        set_rng_state(state["rng"])
+    folder.remove_stale_temporaries()  # all checks passed: now the folder may change
+    if epochs is not None:
+        folder.write_config(config)
+        folder.remove_summary()
+    return _run(prepared, folder, state=state, callbacks=callbacks, on_epoch=on_epoch)
 
 
-def _load_config(run_dir: Path) -> TrainConfig:
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run folder not found: {run_dir}")
-    path = run_dir / "config.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} not found: {run_dir} is not a dlprimer run folder") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return TrainConfig.from_dict(data).validate()
+def _improved(value: float, best: float | None, mode: str) -> bool:
+    return best is None or (value < best if mode == "min" else value > best)
 
 
-def _run(config: TrainConfig, run_dir: Path, state: dict[str, Any] | None, progress: bool,
-         on_epoch: Callable[[dict[str, Any]], None] | None) -> RunResult:
+def _best_epoch(history: list[dict[str, Any]], monitor: str) -> tuple[int | None, float | None]:
+    mode = "min" if monitor.endswith("loss") else "max"
+    best_epoch, best = None, None
+    for row in history:
+        if _improved(row[monitor], best, mode):
+            best_epoch, best = row["epoch"], row[monitor]
+    return best_epoch, best
+
+
+def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
+         callbacks: Sequence[Callback], on_epoch: Callable[[dict[str, Any]], None] | None) -> RunResult:
+    config, task, engine = prepared.config, prepared.task, prepared.engine
+    calls = CallbackList(callbacks, on_epoch)
     started = time.perf_counter()
-    seed_everything(config.seed)  # 2. seeds and data
-    data = load_digits_arrays(config.seed, config.image_size)
-    engine = _make_engine(config, data)  # 3. engine (+ resume)
     history: list[dict[str, Any]] = []
     first_epoch = 1
-    if state is not None:
-        engine.load_state_dict(state["engine"])
-        set_rng_state(state["rng"])
+    if state is not None:  # 2. resume: the checkpoint's history is the truth
         history = [dict(row) for row in state["history"]]
         first_epoch = int(state["epoch"]) + 1
-        elapsed_before = float(state.get("elapsed_s", 0.0))
-        started -= elapsed_before
-    metrics_path = run_dir / "metrics.jsonl"
-    atomic_write_text(metrics_path, "".join(json.dumps(row) + "\n" for row in history))
+        started -= float(state.get("elapsed_s", 0.0))
+    folder.write_metrics(history)
+    if state is not None:
+        crash_point("during-resume")
+    crash_point("after-config")
 
-    bar = _Progress(progress, config.epochs, engine.steps_per_epoch, first_epoch)
-    with bar:
-        for epoch in range(first_epoch, config.epochs + 1):  # 4. epochs
+    def checkpoint_state(epoch: int) -> dict[str, Any]:
+        return {"epoch": epoch, "engine": engine.state_dict(), "rng": rng_state(), "history": history,
+                "config": config.to_dict(), "data": task.data_info(),
+                "elapsed_s": time.perf_counter() - started}
+
+    status = "completed"
+    calls.on_start({"epochs": config.epochs, "first_epoch": first_epoch, "steps": engine.steps_per_epoch,
+                    "run_dir": folder.path})
+    best_epoch, best = _best_epoch(history, config.monitor) if config.early_stop else (None, None)
+    mode = "min" if config.monitor.endswith("loss") else "max"
+    epoch = first_epoch - 1
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):  # 3. epochs
+            if config.early_stop and best_epoch is not None and epoch - 1 - best_epoch >= config.early_stop:
+                status = "stopped_early"
+                break
             t0 = time.perf_counter()
-            train = engine.train_epoch(epoch, on_batch=bar.batch)
-            val = _evaluate(engine, data.val.images, data.val.labels)
-            row = {"epoch": epoch, **train, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+            train = engine.train_epoch(epoch, on_batch=calls.on_batch)
+            val = task.evaluate(engine, "val")
+            row = {"epoch": epoch, **train, **{f"val_{k}": v for k, v in val.items()},
                    "time_s": round(time.perf_counter() - t0, 4)}
-            if not all(math.isfinite(v) for k, v in row.items() if k != "epoch"):
-                raise FloatingPointError(f"training diverged at epoch {epoch} ({row}); lower --lr or clip gradients")
+            if not np.isfinite(row["val_loss"]):
+                raise _diverged_on_val(epoch, row["val_loss"])
             history.append(row)
-            _append_jsonl(metrics_path, row)
-            save_checkpoint(run_dir / CHECKPOINT, {
-                "epoch": epoch, "engine": engine.state_dict(), "rng": rng_state(), "history": history,
-                "config": config.to_dict(), "elapsed_s": time.perf_counter() - started,
-            })
-            bar.epoch_done(row)
-            if on_epoch is not None:
-                on_epoch(row)
+            folder.append_metrics(row)
+            crash_point("after-metrics-append")
+            if config.early_stop and _improved(row[config.monitor], best, mode):
+                best_epoch, best = epoch, row[config.monitor]
+                save_checkpoint(folder.best, checkpoint_state(epoch))
+            save_checkpoint(folder.checkpoint, checkpoint_state(epoch))
+            crash_point("after-checkpoint")
+            calls.on_epoch(row)
+    except DivergedError as exc:
+        folder.write_summary({"model": config.model, "status": "diverged", "diverged_at_epoch": exc.epoch,
+                              "loss": str(exc.loss), "epochs_completed": len(history), "epochs": config.epochs})
+        raise
+    finally:
+        calls.on_close()
 
-    summary, matrix = _test_summary(engine, data, config)  # 5. test metrics
-    summary["epochs"] = config.epochs
+    crash_point("before-summary")
+    if config.early_stop and best_epoch is not None:  # 4. test metrics (from the best epoch)
+        engine.load_state_dict(load_checkpoint(folder.best)["engine"], source=f"checkpoint {folder.best}")
+    summary = task.summary(engine)
+    summary.update({"status": status, "epochs": config.epochs, "epochs_completed": len(history),
+                    "data": task.data_info()})
+    if config.early_stop:
+        summary.update({"monitor": config.monitor, "best_epoch": best_epoch, "best_value": best})
     summary["wall_time_s"] = round(time.perf_counter() - started, 3)
-    atomic_write_json(run_dir / "summary.json", summary)  # 6. outputs
-    from dlprimer.train.plots import plot_confusion, plot_curves
+    folder.write_summary(summary)  # 5. outputs
+    task.figures(engine, history, folder.path, summary)
+    calls.on_end(summary)
+    return RunResult(run_dir=folder.path, test_accuracy=summary["test_accuracy"], history=history, summary=summary)
 
-    plot_curves(history, run_dir / "curves.png")
-    plot_confusion(matrix, run_dir / "confusion.png")
-    return RunResult(run_dir=run_dir, test_accuracy=summary["test_accuracy"], history=history, summary=summary)
+
+def _diverged_on_val(epoch: int, loss: float) -> DivergedError:
+    return DivergedError(f"training diverged at epoch {epoch}: the validation loss became {loss}; the last good "
+                         "checkpoint is kept; lower --lr or set --clip-grad", epoch=epoch, loss=loss)
 
 
 # --------------------------------------------------------------------------------- evaluate / predict
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[TrainConfig, Any, DigitsSplits]:
-    """The config, an engine holding the checkpoint's weights, and the data of the run in ``run_dir``."""
-    run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    state = load_checkpoint(run_dir / CHECKPOINT)
-    data = load_digits_arrays(config.seed, config.image_size)
-    engine = _make_engine(config, data)
-    engine.load_state_dict(state["engine"])
-    return config, engine, data
+def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt") -> tuple[TrainConfig, Any, Any]:
+    """The config, an engine holding the checkpoint's weights, and the task of the run in ``run_dir``."""
+    folder = RunFolder.open(run_dir)
+    config = folder.read_config()
+    prepared = prepare(config)
+    path = folder.path / checkpoint
+    state = load_checkpoint(path)
+    validate_checkpoint(state, path, epochs=config.epochs,
+                        engine_template=prepared.engine.state_dict(), model_name=config.model)
+    prepared.engine.load_state_dict(state["engine"], source=f"checkpoint {path}")
+    return config, prepared.engine, prepared.task
 
 
 def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Recompute the test metrics of a run from its checkpoint (the same numbers as ``summary.json``)."""
-    config, engine, data = load_run(run_dir)
-    summary, _ = _test_summary(engine, data, config)
-    return summary
+    """Recompute the test metrics of a run from its checkpoint (``best.pt`` when it has one), as in ``summary.json``."""
+    folder = RunFolder.open(run_dir)
+    name = "best.pt" if folder.best.is_file() else "checkpoint.pt"
+    _, engine, task = load_run(run_dir, name)
+    return task.summary(engine)
 
 
 def predict_images(run_dir: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]],
-                   top_k: int = 3) -> list[list[tuple[int, float]]]:
-    """Top-``k`` ``(class, probability)`` for each image file (PNG, or JPEG with Pillow).
+                   top_k: int = 3) -> list[list[tuple[str, float]]]:
+    """Top-``k`` ``(class name, probability)`` for each image file.
 
-    Each image is converted to grey, scaled to [0, 1], inverted when its border is light (the digits are
-    light ink on a dark ground), resized to the run's size and normalized with the training statistics.
+    Images are decoded by :func:`dlprimer.data.images.read_image` and prepared as the run's training data was
+    (:func:`dlprimer.data.images.prepare_for_model`): for the digits, converted to grey and inverted when their
+    border is light (the digits are light ink on a dark ground).
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 10:
-        raise ValueError(f"top_k must be an int in [1, 10], got {top_k!r}")
+    top_k = check_int(top_k, "top_k", low=1)
     if not paths:
         raise ValueError("give at least one image file")
-    config, engine, data = load_run(run_dir)
-    images = np.stack([_read_image(Path(p), config.image_size, data.mean, data.std) for p in paths])
-    logits = engine.logits(images)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]
-    return [[(int(k), float(probs[i, k])) for k in order[i]] for i in range(len(paths))]
+    config, engine, task = load_run(run_dir)
+    from dlprimer.data.images import prepare_for_model
 
-
-def _read_image(path: Path, size: int, mean: float, std: float) -> np.ndarray:
-    import matplotlib.image as mpimg
-
-    from dlprimer.data.digits import resize_bilinear
-
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    try:
-        img = np.asarray(mpimg.imread(path), dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure becomes one clear message
-        raise ValueError(f"cannot read image {path}: {exc}") from None
-    if img.ndim == 3:
-        img = img[..., :3].mean(axis=2) if img.shape[2] >= 3 else img[..., 0]
-    if img.ndim != 2:
-        raise ValueError(f"image {path} must be 2-D grey or RGB(A), got shape {img.shape}")
-    if img.max() > 1.0:
-        img = img / 255.0
-    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
-    if border.mean() > 0.5:
-        img = 1.0 - img
-    img = resize_bilinear(img[None], size)[0]
-    return ((img - mean) / std).astype(np.float32)[None]  # [1, size, size]
-
-
-class _Progress:
-    """Rich progress bars (epoch and batch) with loss / accuracy / lr; silent when ``enabled`` is False."""
-
-    def __init__(self, enabled: bool, epochs: int, steps: int, first_epoch: int) -> None:
-        self.enabled = enabled
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn())
-        self.epochs_task = self.progress.add_task("epochs", total=epochs, completed=first_epoch - 1, info="")
-        self.batch_task = self.progress.add_task("batches", total=steps, info="")
-        self.steps = steps
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.__exit__(*exc)
-
-    def batch(self, i: int, loss: float) -> None:
-        if self.enabled:
-            self.progress.update(self.batch_task, completed=i + 1, info=f"loss {loss:.4f}")
-
-    def epoch_done(self, row: dict[str, Any]) -> None:
-        if self.enabled:
-            self.progress.console.print(
-                f"epoch {row['epoch']:>3}  train {row['train_loss']:.4f} / {row['train_accuracy']:.4f}  "
-                f"val {row['val_loss']:.4f} / {row['val_accuracy']:.4f}  lr {row['lr']:.2e}  {row['time_s']:.1f}s"
-            )
-            self.progress.update(self.epochs_task, advance=1, info=f"val acc {row['val_accuracy']:.4f}")
-            self.progress.reset(self.batch_task, total=self.steps)
+    images = np.stack([prepare_for_model(p, task.image_size, task.in_channels, task.mean, task.std,
+                                         digits_style=task.source == "digits") for p in paths])
+    probs = softmax(engine.predict(images))
+    k = min(top_k, task.num_classes)
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return [[(task.class_names[c], float(probs[i, c])) for c in order[i]] for i in range(len(paths))]
