@@ -106,7 +106,7 @@ def _focal(seed: int, quick: bool) -> Measurement:
         with torch.no_grad():
             scores = head(xv)[:, 0].numpy()
         curve = pr_curve(scores, yv.numpy())
-        aps[i, j] = average_precision(curve.recall, curve.precision, method="step")
+        aps[i, j] = average_precision(curve, method="step")
     numbers: dict[str, float] = {f"ap_alpha_{a}_gamma_{g}": float(aps[i, j])
                                  for (i, a), (j, g) in itertools.product(enumerate(alphas), enumerate(gammas))}
     best = float(aps.max())
