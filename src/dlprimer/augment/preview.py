@@ -107,14 +107,12 @@ class DigitScenes(torch.utils.data.Dataset):
 
 
 def _read_image(path: Path) -> Tensor:
-    import matplotlib.image as mpimg
+    from dlprimer.data.images import read_image  # the one image decoder (pixel limit, one-line errors)
 
-    arr = np.asarray(mpimg.imread(path))
-    if arr.dtype != np.uint8:  # PNG comes as float in [0, 1]
-        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    return torch.from_numpy(np.ascontiguousarray(arr[:, :, :3])).permute(2, 0, 1).contiguous()  # [3, H, W]
+    arr = read_image(path)  # [H, W, 1 or 3] uint8
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).contiguous()  # [3, H, W]
 
 
 class FolderImages(torch.utils.data.Dataset):

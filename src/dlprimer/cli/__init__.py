@@ -38,6 +38,7 @@ from dlprimer.cli import (  # noqa: F401  (registration)
     augment,
     boxes,
     coco_eval,
+    cv,
     experiment,
     export,
     inits,

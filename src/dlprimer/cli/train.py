@@ -104,7 +104,7 @@ def _train(**kwargs: Any) -> None:
     _print_summary(result.summary, result.run_dir)
 
 
-def _build_train_signature() -> inspect.Signature:
+def config_parameters() -> list[inspect.Parameter]:
     """One typer option per TrainConfig field (default shown from the dataclass, ``None`` = not given)."""
     params = []
     for f in option_fields():
@@ -122,30 +122,62 @@ def _build_train_signature() -> inspect.Signature:
                                   help=f.metadata.get("help", ""), show_default=shown or False)
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=Annotated[base | None, option]))
+    return params
+
+
+def overwrite_parameter(help: str) -> inspect.Parameter:  # noqa: A002
+    return inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False,
+                             annotation=Annotated[bool, typer.Option("--overwrite", help=help)])
+
+
+def quiet_parameter() -> inspect.Parameter:
+    return inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False,
+                             annotation=Annotated[bool, typer.Option("--quiet", help="no progress bars")])
+
+
+def with_signature(func: Any, params: list[inspect.Parameter]) -> Any:
+    """Give ``func(**kwargs)`` the typer signature ``params``."""
+    func.__signature__ = inspect.Signature(params)
+    func.__annotations__ = {p.name: p.annotation for p in params}
+    return func
+
+
+def _build_train_signature() -> list[inspect.Parameter]:
+    params = config_parameters()
     params += [
-        inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
-            bool, typer.Option("--overwrite", help="replace an earlier dlprimer run folder of the same name "
-                                                   "(only a run folder; only once the new run has started)")]),
+        overwrite_parameter("replace an earlier dlprimer run folder of the same name (only a run folder; only "
+                            "once the new run has started)"),
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: "
                                                        "extend it to N epochs)")]),
-        inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
-            bool, typer.Option("--quiet", help="no progress bars")]),
+        quiet_parameter(),
     ]
-    return inspect.Signature(params)
+    return params
 
 
-_train.__signature__ = _build_train_signature()  # type: ignore[attr-defined]
-_train.__annotations__ = {p.name: p.annotation for p in _train.__signature__.parameters.values()}  # type: ignore[attr-defined]
-train = app.command(name="train")(_train)
+train = app.command(name="train")(with_signature(_train, _build_train_signature()))
 
 
 @app.command()
-def evaluate(run_dir: Annotated[Path, typer.Argument(help="a run folder written by dlprimer train")]) -> None:
-    """Recompute the test metrics of a run from its checkpoint (best.pt when it has one)."""
+def evaluate(
+    run_dirs: Annotated[list[Path], typer.Argument(help="run folders written by dlprimer train")],
+    ensemble: Annotated[bool, typer.Option("--ensemble", help="average the runs' probabilities (same data and "
+                                                             "seed): each member's and the ensemble's accuracy")]
+    = False,
+) -> None:
+    """Recompute the test metrics of runs from their checkpoints (best.pt when present), or of their ensemble."""
     from dlprimer.train.engine import evaluate_run
 
-    _print_summary(evaluate_run(run_dir))
+    if not ensemble:
+        for run_dir in run_dirs:
+            _print_summary(evaluate_run(run_dir), run_dir)
+        return
+    from dlprimer.train.validation import evaluate_ensemble
+
+    result = evaluate_ensemble(run_dirs)
+    for member in result["members"]:
+        print(f"{member['run']}: test accuracy {member['test_accuracy']:.4f}")
+    print(f"ensemble of {len(run_dirs)}: test accuracy {result['ensemble_accuracy']:.4f}")
 
 
 @app.command()

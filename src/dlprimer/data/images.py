@@ -74,7 +74,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise ImageError(f"cannot read image {p}: {first}") from None
-    return np.ascontiguousarray(out)
+    return np.array(out, dtype=np.uint8, order="C")  # a writable copy (Pillow's buffers are read-only)
 
 
 def resize_square(image: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dlprimer.models._common import check_model_args
+from dlprimer.models._common import check_model_args, pool_stages
 from dlprimer.models.registry import register_model
 
 
@@ -67,6 +67,10 @@ class AlexNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("classifier",)
+        self.stage_names = pool_stages(self.features, "features")
+        self.min_input_size = 7 if small_input else 63
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [N, 256, h, w]

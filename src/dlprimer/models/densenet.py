@@ -131,6 +131,14 @@ class DenseNet(nn.Module):
         self.relu5 = nn.ReLU(inplace=True)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.classifier = nn.Linear(num_features, num_classes)
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("classifier",)
+        n = len(block_config)
+        self.stage_names: tuple[tuple[str, ...], ...] = tuple(
+            (f"features.denseblock{i + 1}", f"features.transition{i + 1}") if i < n - 1
+            else (f"features.denseblock{i + 1}", "features.norm5") for i in range(n)
+        )
+        self.min_input_size = None if small_input else 29  # four 2×2 average pools after a stride-4 stem
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

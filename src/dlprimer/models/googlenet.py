@@ -171,6 +171,14 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, num_classes)
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("fc", "aux1", "aux2") if self.aux_logits else ("fc",)
+        self.stage_names: tuple[tuple[str, ...], ...] = (
+            ("inception3a", "inception3b"),
+            ("inception4a", "inception4b", "inception4c", "inception4d", "inception4e"),
+            ("inception5a", "inception5b"),
+        )
+        self.min_input_size = None if small_input else 15
 
         if init_weights:  # torchvision's scheme
             for m in self.modules():

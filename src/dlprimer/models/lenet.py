@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from dlprimer.models._common import check_model_args
+from dlprimer.models._common import check_model_args, pool_stages
 from dlprimer.models.registry import register_model
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 classifier. Input ``[N, in_channels, H, W]`` (H, W ≥ 12), output logits ``[N, num_classes]``."""
+    """LeNet-5 classifier. Input ``[N, in_channels, H, W]`` (H, W ≥ 16), output logits ``[N, num_classes]``."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, activation: str = "relu") -> None:
         super().__init__()
@@ -47,6 +47,10 @@ class LeNet5(nn.Module):
             act(),
             nn.Linear(84, num_classes),
         )
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("classifier",)
+        self.stage_names = pool_stages(self.features, "features")
+        self.min_input_size = 16  # 16 → conv 12 → pool 6 → conv 2 → pool 1
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.avgpool(self.features(x)))

@@ -153,6 +153,10 @@ class ResNet(nn.Module):
         self.layer4 = self._make_layer(block_cls, 512, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block_cls.expansion, num_classes)
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("fc",)
+        self.stage_names: tuple[tuple[str, ...], ...] = (("layer1",), ("layer2",), ("layer3",), ("layer4",))
+        self.min_input_size = 1  # padded convolutions and an adaptive pool: any size runs
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

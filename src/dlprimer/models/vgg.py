@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dlprimer.models._common import check_model_args
+from dlprimer.models._common import check_model_args, pool_stages
 from dlprimer.models.registry import register_model
 
 _CFGS: dict[str, list[int | str]] = {
@@ -79,6 +79,10 @@ class VGG(nn.Module):
             nn.Dropout(p=dropout),
             nn.Linear(hidden, num_classes),
         )
+        # fine-tuning and input-size declarations (dlprimer.train.finetune, dlprimer train --image-size)
+        self.head_names: tuple[str, ...] = ("classifier",)
+        self.stage_names = pool_stages(self.features, "features")
+        self.min_input_size = 32  # five 2×2 max-pools
         if init_weights:
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):

@@ -10,6 +10,7 @@ mean of per-class F1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,114 @@ def smallest_input_size(model_name: str, in_channels: int, limit: int = 512) -> 
     return lo
 
 
+@dataclass(frozen=True)
+class _Part:
+    images: np.ndarray
+    labels: np.ndarray
+    raw: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _FoldSplits:
+    train: _Part
+    val: _Part
+    test: _Part
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    class_names: tuple[str, ...]
+
+
+def cv_fold_indices(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """Stratified k-fold (``sklearn.model_selection.StratifiedKFold``, shuffled by ``seed``): the sorted
+    validation indices of each fold. The folds are disjoint and cover every sample once."""
+    from sklearn.model_selection import StratifiedKFold
+
+    kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    try:
+        return [np.sort(val) for _, val in kfold.split(np.zeros(len(labels)), labels)]
+    except ValueError as exc:
+        raise ValueError(f"--folds {folds}: {exc}") from None
+
+
+def cv_fold_split(splits: Any, folds: int, fold: int, seed: int) -> _FoldSplits:
+    """Pool ``splits.train`` and ``splits.val``; fold ``fold`` of :func:`cv_fold_indices` becomes val, the rest
+    train; the test split stays. Images are re-normalized with the fold's training statistics."""
+    mean = np.asarray(splits.mean, dtype=np.float64).reshape(1, -1, 1, 1)
+    std = np.asarray(splits.std, dtype=np.float64).reshape(1, -1, 1, 1)
+    pool = np.concatenate([splits.train.images, splits.val.images]).astype(np.float64) * std + mean  # [0, 1]
+    labels = np.concatenate([splits.train.labels, splits.val.labels])
+    raws = [getattr(splits.train, "raw", None), getattr(splits.val, "raw", None)]
+    raw = np.concatenate(raws) if all(r is not None for r in raws) else None
+    test = splits.test.images.astype(np.float64) * std + mean
+    val_idx = cv_fold_indices(labels, folds, seed)[fold]
+    train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
+    m = pool[train_idx].mean(axis=(0, 2, 3), keepdims=True)
+    s = np.maximum(pool[train_idx].std(axis=(0, 2, 3), keepdims=True), 1e-6)
+
+    def part(x: np.ndarray, y: np.ndarray, r: np.ndarray | None) -> _Part:
+        return _Part(images=((x - m) / s).astype(np.float32), labels=y, raw=r)
+
+    return _FoldSplits(
+        train=part(pool[train_idx], labels[train_idx], None if raw is None else raw[train_idx]),
+        val=part(pool[val_idx], labels[val_idx], None if raw is None else raw[val_idx]),
+        test=part(test, splits.test.labels, getattr(splits.test, "raw", None)),
+        mean=tuple(float(v) for v in m.reshape(-1)), std=tuple(float(v) for v in s.reshape(-1)),
+        class_names=tuple(splits.class_names))
+
+
+def build_augmentations(spec: str) -> list[Any]:
+    """Transforms of ``--augment`` (comma-separated names of the ``dlprimer.augment`` registry).
+
+    Flips get ``p = 0.5`` (the registry's preview default is 1). Multi-sample ops (mosaic, mixup, copy_paste)
+    are detection tools and are refused here.
+    """
+    from dlprimer.augment.registry import MULTI_SAMPLE, create
+
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    ops = []
+    for name in names:
+        if name in MULTI_SAMPLE:
+            raise ValueError(f"--augment {name!r} mixes several samples (detection); use single-image ops")
+        ops.append(create(name, p=0.5) if name in ("hflip", "vflip") else create(name))
+    return ops
+
+
+class AugmentedImages(torch.utils.data.Dataset):
+    """Training images augmented per sample: ``raw [N, C, S, S] uint8`` → ops → resized back to ``S × S`` →
+    ``[0, 1]`` → normalized. Sample ``i`` of epoch ``e`` draws from a generator seeded by ``(seed, e, i)``, so
+    the augmentation is the same whatever ``--workers`` and whether the run was resumed."""
+
+    def __init__(self, raw: np.ndarray, labels: np.ndarray, ops: list[Any], mean: np.ndarray, std: np.ndarray,
+                 seed: int) -> None:
+        self.raw = torch.from_numpy(np.ascontiguousarray(raw))
+        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self.ops = ops
+        self.mean = torch.tensor(np.asarray(mean), dtype=torch.float32).reshape(-1, 1, 1)
+        self.std = torch.tensor(np.asarray(std), dtype=torch.float32).reshape(-1, 1, 1)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        from dlprimer.augment.functional import resize
+        from dlprimer.train.torch_engine import epoch_seed
+
+        g = torch.Generator().manual_seed((epoch_seed(self.seed, self.epoch) + 104_729 * int(index)) % 2**63)
+        image = self.raw[index]
+        size = tuple(image.shape[-2:])
+        for op in self.ops:
+            image = op(image, g)
+        if tuple(image.shape[-2:]) != size:
+            image = resize(image, list(size))
+        x = image.float() / 255.0 if not image.is_floating_point() else image.float()
+        return (x - self.mean) / self.std, int(self.labels[index])
+
+
 class ClassificationTask:
     """The classification task of a run (see the module docstring and :mod:`dlprimer.train.contract`).
 
@@ -92,33 +201,56 @@ class ClassificationTask:
         # the normalized value of a black pixel: the background the digits' shifts reveal
         self.fill = float(-self.mean[0] / self.std[0]) if source == "digits" else 0.0
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.ops = build_augmentations(config.augment)
+        if self.ops:
+            if source == "digits":
+                raise ValueError("--augment applies to --data image folders; the digits use --shift")
+            AugmentedImages(splits.train.raw[:1], splits.train.labels[:1], self.ops, self.mean, self.std,
+                            config.seed)[0]  # a dry run: an op that cannot handle these images fails now
 
     # ------------------------------------------------------------------------------------ building
     @classmethod
     def from_config(cls, config: TrainConfig) -> ClassificationTask:
-        """Load the data ``config`` names (the embedded digits, or ``config.data``); raises before any write."""
+        """Load the data ``config`` names (the embedded digits, or ``config.data``); raises before any write.
+
+        With ``cv_folds``/``cv_fold`` the train and val splits are pooled and re-split by
+        :func:`cv_fold_split` (the test split stays); normalization is recomputed on the fold's training part.
+        """
         if config.data is None:
             from dlprimer.data.digits import load_digits_arrays
 
             size = config.image_size or DIGITS_IMAGE_SIZE
-            return cls(config, load_digits_arrays(config.seed, size), "digits")
-        from dlprimer.data.images import load_image_folder
+            splits, source = load_digits_arrays(config.seed, size), "digits"
+        else:
+            from dlprimer.data.images import load_image_folder
 
-        splits = load_image_folder(config.data, image_size=config.image_size or FOLDER_IMAGE_SIZE,
-                                   val_split=config.val_split, test_split=config.test_split, seed=config.seed,
-                                   skip_bad_images=config.skip_bad_images)
-        return cls(config, splits, "folder")
+            splits = load_image_folder(config.data, image_size=config.image_size or FOLDER_IMAGE_SIZE,
+                                       val_split=config.val_split, test_split=config.test_split, seed=config.seed,
+                                       skip_bad_images=config.skip_bad_images)
+            source = "folder"
+        if config.cv_folds is not None:
+            splits = cv_fold_split(splits, config.cv_folds, config.cv_fold, config.seed)
+        return cls(config, splits, source)
 
     def build_model(self, config: TrainConfig) -> nn.Module:
-        """The zoo model with ``num_classes`` outputs; one-line ``ValueError`` if it cannot run at the size."""
+        """The zoo model with ``num_classes`` outputs; one-line ``ValueError`` if it cannot run at the size.
+
+        The smallest size is what the model declares (``min_input_size``), else found by probing forward passes.
+        """
         from dlprimer import models
 
-        if not _runs(config.model, self.in_channels, self.image_size):
-            smallest = smallest_input_size(config.model, self.in_channels)
+        model = models.create(config.model, num_classes=self.num_classes, in_channels=self.in_channels)
+        smallest = getattr(model, "min_input_size", None)
+        if smallest is None:
+            ok = _runs(config.model, self.in_channels, self.image_size)
+            smallest = None if ok else smallest_input_size(config.model, self.in_channels)
+        else:
+            ok = self.image_size >= smallest
+        if not ok:
             hint = f"use --image-size {smallest} or larger" if smallest else "no size up to 512 works"
             raise ValueError(f"model {config.model!r} cannot run on {self.image_size}x{self.image_size} "
                              f"images; {hint}")
-        return models.create(config.model, num_classes=self.num_classes, in_channels=self.in_channels)
+        return model
 
     def data_info(self) -> dict[str, Any]:
         return {"source": self.source, "num_classes": self.num_classes, "in_channels": self.in_channels,
@@ -128,7 +260,10 @@ class ClassificationTask:
     def train_dataset(self) -> torch.utils.data.Dataset:
         from dlprimer.data._tensor_dataset import ArrayDataset
 
-        return ArrayDataset(self.splits.train.images, self.splits.train.labels)
+        if not self.ops:
+            return ArrayDataset(self.splits.train.images, self.splits.train.labels)
+        return AugmentedImages(self.splits.train.raw, self.splits.train.labels, self.ops, self.mean, self.std,
+                               self.config.seed)
 
     def augment_batch(self, images: torch.Tensor, targets: torch.Tensor,
                       generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -67,6 +67,8 @@ class TrainConfig:
     early_stop: int | None = _opt(None, "stop after this many epochs without improvement; keep best.pt")
     monitor: str = _opt("val_loss", "what early stopping watches: val_loss or val_accuracy")
     log: str = _opt("none", "extra metric log: none, csv or tensorboard")
+    cv_folds: int | None = _opt(None, "cross-validation: number of folds (set by dlprimer cv)", cli=False)
+    cv_fold: int | None = _opt(None, "cross-validation: this run's fold, 0-based (set by dlprimer cv)", cli=False)
     out: str = _opt("runs", "parent folder of run folders")
     name: str | None = _opt(None, "run folder name (default <model>-<YYYYmmdd-HHMMSS>)")
 
@@ -127,6 +129,11 @@ class TrainConfig:
             check_int(self.early_stop, "early_stop", low=1)
         check_choice(self.monitor, "monitor", MONITORS)
         check_choice(self.log, "log", LOGGERS)
+        if (self.cv_folds is None) != (self.cv_fold is None):
+            raise ValueError("cv_folds and cv_fold are given together (dlprimer cv sets them)")
+        if self.cv_folds is not None:
+            check_int(self.cv_folds, "folds", low=2, high=50)
+            check_int(self.cv_fold, "cv_fold", low=0, high=self.cv_folds - 1)
         check_type(self.out, "out", str)
         if self.name is not None:
             check_type(self.name, "name", str)
@@ -157,5 +164,5 @@ class TrainConfig:
 
 
 def option_fields() -> list[dataclasses.Field[Any]]:
-    """The fields of :class:`TrainConfig` in declaration order (what the CLI turns into options)."""
-    return list(dataclasses.fields(TrainConfig))
+    """The fields of :class:`TrainConfig` that are command-line options, in declaration order."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)]

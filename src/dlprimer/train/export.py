@@ -89,8 +89,8 @@ def _load_torch_model(run_dir: Path) -> tuple[Any, nn.Module, Any, Any]:
         model = copy.deepcopy(engine.model).float().cpu()
     else:  # the NumPy engine: the same architecture in torch, same parameter names and shapes
         state = engine.state_dict()["model"]
-        num_classes = int(engine.logits(np.asarray(data.test.images[:1])).shape[1])
-        model = models.create(config.model, num_classes=num_classes, in_channels=int(data.test.images.shape[1]))
+        num_classes = int(engine.logits(np.asarray(data.splits.test.images[:1])).shape[1])
+        model = models.create(config.model, num_classes=num_classes, in_channels=int(data.splits.test.images.shape[1]))
         model.load_state_dict({k: torch.as_tensor(np.asarray(v)).float() for k, v in state.items()}, strict=True)
     return config, model.eval(), engine, data
 
@@ -168,7 +168,7 @@ def export(
         _require_onnx()
 
     config, model, engine, data = _load_torch_model(run_dir)  # 1. the run
-    images = np.ascontiguousarray(np.asarray(data.test.images[:n_check], dtype=np.float32))
+    images = np.ascontiguousarray(np.asarray(data.splits.test.images[:n_check], dtype=np.float32))
     if images.shape[0] == 0:
         raise ValueError(f"run {run_dir} has no test images to check the export on")
     with torch.no_grad():

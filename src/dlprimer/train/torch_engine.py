@@ -87,6 +87,8 @@ class TorchEngine:
         self.model.train()
         self.generator.manual_seed(epoch_seed(cfg.seed, epoch))
         torch.manual_seed(epoch_seed(cfg.seed, epoch))  # dropout and any other global draws
+        if hasattr(self.loader.dataset, "set_epoch"):  # per-sample augmentation seeded by (seed, epoch, index)
+            self.loader.dataset.set_epoch(epoch)
         total_loss, seen = 0.0, 0
         stats: dict[str, float] = {}
         lr = self.adapter.get_last_lr()[0]
