@@ -201,3 +201,10 @@ def smooth(values: Sequence[float], k: int = 10) -> np.ndarray:
     c = np.cumsum(np.insert(v, 0, 0.0))
     head = c[1:k] / np.arange(1, k)
     return np.concatenate([head, (c[k:] - c[:-k]) / k])
+
+
+def plottable(values: Sequence[float] | np.ndarray, cap: float = 1e6) -> np.ndarray:
+    """Curve values safe for a (log) axis: NaN/inf (a diverged run) and anything beyond ``cap`` drawn at
+    ``cap`` (non-positive values on a log axis are masked by matplotlib)."""
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=cap, posinf=cap, neginf=-cap)
+    return np.clip(v, -cap, cap)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlprimer.experiments._common import accuracy, digits, figure, generator, train
+from dlprimer.experiments._common import accuracy, digits, figure, generator, plottable, train
 from dlprimer.experiments.base import Condition, Criterion, Experiment, Measurement
 from dlprimer.experiments.registry import register
 
@@ -233,7 +233,7 @@ def _residual(seed: int, quick: bool) -> Measurement:
                            gen=generator(seed))
             numbers[f"train_accuracy_{label}"] = accuracy(model, data.x_train, data.y_train)
             axes[0].semilogy(norms, label=label)
-            axes[1].plot(np.nan_to_num(losses, nan=5.0), label=label, lw=0.8)
+            axes[1].plot(plottable(losses, cap=5.0), label=label, lw=0.8)
     for layers in (20, 56):
         numbers[f"accuracy_gain_residual_{layers}"] = (numbers[f"train_accuracy_residual_{layers}"]
                                                        - numbers[f"train_accuracy_plain_{layers}"])

@@ -13,7 +13,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlprimer.experiments._common import accuracy, digits, figure, generator, init_linears, mlp, smooth, train
+from dlprimer.experiments._common import (
+    accuracy,
+    digits,
+    figure,
+    generator,
+    init_linears,
+    mlp,
+    plottable,
+    smooth,
+    train,
+)
 from dlprimer.experiments.base import Condition, Criterion, Experiment, Measurement
 from dlprimer.experiments.registry import register
 
@@ -96,7 +106,7 @@ def _linear_scaling(seed: int, quick: bool) -> Measurement:
     fig, ax = figure()
     for label, ls, bs in (("batch 16, lr 0.02", l_base, base_bs), ("batch 256, lr 0.32", l_scaled, base_bs * k),
                           ("batch 256, lr 0.32 + warmup", l_warm, base_bs * k)):
-        ax.semilogy(np.arange(len(ls)) * bs / len(data.y_train), np.nan_to_num(smooth(ls, 5), nan=1e3), label=label)
+        ax.semilogy(np.arange(len(ls)) * bs / len(data.y_train), plottable(smooth(ls, 5), cap=1e3), label=label)
     ax.set(xlabel="epoch", ylabel="training loss", title="linear scaling rule (k = 16)")
     ax.legend(fontsize=7)
     return Measurement(numbers, {"loss": fig})
@@ -134,7 +144,7 @@ def _warmup_high_lr(seed: int, quick: bool) -> Measurement:
                        gen=generator(seed))
         numbers[f"val_accuracy_{label}"] = accuracy(model, data.x_val, data.y_val)
         numbers[f"max_loss_{label}"] = float(np.nanmax(losses)) if np.isfinite(losses).all() else 1e9
-        ax.semilogy(np.nan_to_num(losses, nan=1e3), label=label.replace("_", " "), lw=0.8)
+        ax.semilogy(plottable(losses, cap=1e3), label=label.replace("_", " "), lw=0.8)
     numbers["accuracy_gain_warmup"] = numbers["val_accuracy_warmup"] - numbers["val_accuracy_no_warmup"]
     numbers["max_loss_ratio_no_warmup_over_warmup"] = numbers["max_loss_no_warmup"] / numbers["max_loss_warmup"]
     ax.set(xlabel="step", ylabel="training loss", title="peak lr 0.3, cosine decay, SGD+momentum")
@@ -260,10 +270,10 @@ def _lr_range(seed: int, quick: bool) -> Measurement:
     numbers["gain_over_too_small"] = numbers["val_accuracy_suggested"] - numbers["val_accuracy_too_small"]
     numbers["gain_over_too_large"] = numbers["val_accuracy_suggested"] - numbers["val_accuracy_too_large"]
     fig, ax = figure()
-    ax.semilogx(lrs[:len(sm)], np.nan_to_num(sm, nan=np.nanmax(sm[np.isfinite(sm)]) * 2))
+    ax.semilogx(lrs[:len(sm)], plottable(sm, cap=1e3))
     ax.axvline(suggested, color="r", ls="--", label=f"suggested {suggested:.3g}")
     ax.set(xlabel="learning rate (exponential sweep)", ylabel="training loss", title="LR range test")
-    ax.set_ylim(top=float(np.nanmax(sm[:5])) * 2)
+    ax.set_ylim(top=float(np.nanmin(plottable(sm[:5], cap=1e3))) * 2)
     ax.legend()
     return Measurement(numbers, {"range_test": fig})
 
@@ -300,11 +310,10 @@ def _clipping(seed: int, quick: bool) -> Measurement:
 
         losses = train(model, data.x_train, data.y_train, steps=steps, batch_size=64, lr=0.01, momentum=0.9,
                        clip=clip, gen=generator(seed), callback=probe)
-        finite = [v for v in losses if np.isfinite(v)]
         numbers[f"final_loss_{label}"] = float(np.mean(losses[-10:])) if np.isfinite(losses[-10:]).all() else 1e9
         numbers[f"val_accuracy_{label}"] = accuracy(model, data.x_val, data.y_val)
         numbers["initial_gradient_norm_first_layer"] = first_grad[0] if first_grad else float("nan")
-        ax.semilogy(np.nan_to_num(losses, nan=max(finite, default=1.0) * 10), label=label.replace("_", " "))
+        ax.semilogy(plottable(losses, cap=1e3), label=label.replace("_", " "))
     numbers["final_loss_ratio_clip_over_no_clip"] = numbers["final_loss_clip"] / numbers["final_loss_no_clip"]
     numbers["accuracy_gain_clip"] = numbers["val_accuracy_clip"] - numbers["val_accuracy_no_clip"]
     ax.set(xlabel="step", ylabel="training loss", title="10×64 plain ReLU net, weights N(0, 0.25²)")
@@ -453,7 +462,7 @@ def _update_flow(seed: int, quick: bool) -> Measurement:
         numbers["final_loss_with_zero_grad"], 1e-300)
     fig, ax = figure()
     for label, c in curves.items():
-        ax.semilogy(np.nan_to_num(c, nan=1e9), label=label.replace("_", " "))
+        ax.semilogy(plottable(c, cap=1e6), label=label.replace("_", " "))
     ax.set(xlabel="step", ylabel="training loss", title="linear regression, SGD lr 0.05")
     ax.legend()
     return Measurement(numbers, {"loss": fig})

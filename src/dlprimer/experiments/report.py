@@ -95,8 +95,8 @@ def _collect(out: Path, seed: int, quick: bool, on_start: Callable[[str], None] 
 
 def _disagreement(r: ExperimentResult) -> str:
     failed = [c["meaning"] or c["number"] for c in r.conditions if not c["holds"]]
-    return ("**Disagrees with the notes**" if r.verdict == "not reproduced" else "**Only partly agrees with the notes**"
-            ) + ": not measured here — " + "; ".join(failed) + "."
+    head = "**Disagrees with the notes**" if r.verdict == "not reproduced" else "**Only partly agrees with the notes**"
+    return f"{head}: the measurement does not show that {'; nor that '.join(failed)}."
 
 
 def write_report(
