@@ -245,5 +245,5 @@ def test_resize_size_none_with_max_size_equals_v2(hw: tuple[int, int], max_size:
 
 
 def test_resize_size_none_needs_max_size() -> None:
-    with pytest.raises(ValueError, match="max_size must be a positive int when size is None"):
+    with pytest.raises(ValueError, match="max_size must be an integer >= 1 when size is None"):
         F.resize(torch.zeros(3, 4, 4), None)

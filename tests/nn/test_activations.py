@@ -47,7 +47,7 @@ def test_swish_beta_one_is_silu_and_module_learns_beta() -> None:
 def test_swish_bad_inputs() -> None:
     with pytest.raises(TypeError, match="floating-point"):
         swish(torch.arange(3))
-    with pytest.raises(ValueError, match="num_parameters must be a positive int"):
+    with pytest.raises(ValueError, match="num_parameters must be an integer >= 1"):
         Swish(num_parameters=0)
     with pytest.raises(ValueError, match="requires learnable=True"):
         Swish(num_parameters=3)

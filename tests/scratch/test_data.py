@@ -76,7 +76,7 @@ def test_random_shift_is_a_translation() -> None:
 def test_data_bad_inputs() -> None:
     with pytest.raises(ValueError, match="same first dimension"):
         data.TensorDataset(np.zeros(3), np.zeros(4))
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         data.BatchSampler(range(3), 0, False)
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         data.DataLoader(data.TensorDataset(np.zeros(3)), shuffle=True, sampler=data.SequentialSampler(range(3)))

@@ -174,7 +174,7 @@ def test_calculate_gain_and_constant_match_torch() -> None:
 def test_layer_constructor_errors() -> None:
     with pytest.raises(ValueError, match="groups=3 must divide in_channels=4"):
         nn.Conv2d(4, 6, 3, groups=3)
-    with pytest.raises(ValueError, match="in_features must be a positive int"):
+    with pytest.raises(ValueError, match="in_features must be an integer >= 1"):
         nn.Linear(0, 3)
     with pytest.raises(ValueError, match="activation must be one of"):
         lenet5(activation="gelu")

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int, is_int_like
 from dlprimer.analysis._counts import count_call
 from dlprimer.analysis._trace import ROOT, OpCall, Trace, flat_tensors, model_device, model_dtype, run_trace
 
@@ -299,8 +299,7 @@ _VIEWS = frozenset(
 def make_input(model: nn.Module, input_shape: Sequence[int] | str, batch_size: int = 1) -> Tensor:
     """A zero tensor ``[batch_size, *input_shape]`` on the model's device and dtype (meta stays meta)."""
     dims = parse_input_shape(input_shape)
-    if not is_int_like(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", low=1)
     return torch.zeros((batch_size, *dims), device=model_device(model), dtype=model_dtype(model))
 
 

@@ -48,6 +48,7 @@ from dlprimer.augment.sample import (
     select_boxes,
     validate_sample,
 )
+from dlprimer.augment.shift import RandomShift, random_shift, shift_sample
 
 __all__ = [
     "AUGMENTATIONS",
@@ -69,6 +70,7 @@ __all__ = [
     "RandomHorizontalFlip",
     "RandomRotation",
     "RandomScale",
+    "RandomShift",
     "RandomVerticalFlip",
     "Resize",
     "Sample",
@@ -87,10 +89,12 @@ __all__ = [
     "mixup_samples",
     "mosaic",
     "optimal_logit_gap",
+    "random_shift",
     "rectangle_masks",
     "register_augmentation",
     "resize_sample",
     "select_boxes",
+    "shift_sample",
     "smooth_labels",
     "soft_target_cross_entropy",
     "validate_sample",

@@ -26,6 +26,7 @@ __all__ = [
     "check_nonnegative",
     "check_probability",
     "check_range",
+    "check_unit_range",
     "max_value",
     "randint",
     "uniform",
@@ -54,6 +55,19 @@ def check_image(image: object, name: str = "image", *, batched: bool | None = Fa
             f"{name} must have height and width >= 1, got {image.shape[-2]}x{image.shape[-1]} (shape "
             f"{tuple(image.shape)})"
         )
+    return image
+
+
+def check_unit_range(image: Tensor, name: str = "image") -> Tensor:
+    """Float images must hold intensities in ``[0, 1]`` (uint8 ones are ``[0, 255]`` by type): the colour ops
+    clamp their results to that range, so a float image in ``[0, 255]`` would be silently destroyed."""
+    if image.is_floating_point() and image.numel():
+        lo, hi = torch.aminmax(image)
+        if not (bool(lo >= 0) and bool(hi <= 1)):  # NaN fails too
+            raise ValueError(
+                f"{name} is a float image with values in [{float(lo):g}, {float(hi):g}]; colour operations need "
+                "float images in [0, 1] (divide a 0..255 image by 255) or uint8 images"
+            )
     return image
 
 

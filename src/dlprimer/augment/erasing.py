@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from dlprimer._checks import is_float_like, is_int_like
+from dlprimer._checks import check_int, is_float_like, is_int_like
 from dlprimer.augment import functional as F
 from dlprimer.augment._base import Transform
 from dlprimer.augment._checks import bernoulli, check_probability, check_range, randint, uniform
@@ -139,8 +139,7 @@ class Cutout(Transform):
         self.fill = _check_value(fill, "fill")
         if isinstance(self.fill, str):
             raise ValueError("fill must be a constant (cutout fills with one colour), got 'random'")
-        if not is_int_like(n_holes) or n_holes < 1:
-            raise ValueError(f"n_holes must be a positive int, got {n_holes!r}")
+        n_holes = check_int(n_holes, "n_holes", low=1)
         self.n_holes = n_holes
         self.p = check_probability(p)
         self.min_visibility = check_probability(min_visibility, "min_visibility")

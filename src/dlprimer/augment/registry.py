@@ -24,6 +24,7 @@ from dlprimer.augment.geometric import (
 from dlprimer.augment.mixing import DetectionMixUp
 from dlprimer.augment.mosaic import Mosaic
 from dlprimer.augment.photometric import ColorJitter, GaussianNoise
+from dlprimer.augment.shift import RandomShift
 
 __all__ = ["AUGMENTATIONS", "MULTI_SAMPLE", "create", "list_augmentations", "register_augmentation"]
 
@@ -61,6 +62,7 @@ for _name, _builder in {
     "noise": GaussianNoise,
     "erase": lambda **kw: RandomErasing(**{"p": 1.0, **kw}),
     "cutout": Cutout,
+    "shift": RandomShift,
 }.items():
     register_augmentation(_name, _builder)
 for _name, _builder in {"mosaic": Mosaic, "mixup": DetectionMixUp, "copy_paste": CopyPaste}.items():

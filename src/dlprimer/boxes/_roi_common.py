@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import torch
 from torch import Tensor
 
@@ -76,3 +81,21 @@ def to_rois(boxes: object, input: Tensor, dtype: torch.dtype) -> tuple[Tensor, T
 
 def check_scale(spatial_scale: object) -> float:
     return check_number(spatial_scale, "spatial_scale", low=0.0, low_open=True)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def without_autocast(fn: F) -> F:
+    """Run a RoI op with autocast off, as torchvision's autocast kernels do (they cast the input to float32
+    and the result back to the input's dtype): under ``torch.autocast`` the result then has the input's dtype
+    and torchvision's float32 values, instead of mixing bfloat16/float16 pieces into a float32 result."""
+
+    @functools.wraps(fn)
+    def wrapper(input: Any, *args: Any, **kwargs: Any) -> Any:
+        device = input.device.type if isinstance(input, Tensor) else "cpu"
+        off = torch.autocast(device, enabled=False) if torch.is_autocast_enabled(device) else contextlib.nullcontext()
+        with off:
+            return fn(input, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -23,6 +23,7 @@ __all__ = [
     "check_scores",
     "check_tensor",
     "compute_dtype",
+    "overflow_safe_dtype",
 ]
 
 
@@ -30,6 +31,23 @@ __all__ = [
 def compute_dtype(t: Tensor) -> torch.dtype:
     """The dtype we compute in: float32/float64 as given; half, bfloat16 and integers are upcast to float32."""
     return t.dtype if t.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+#: |coordinate| above which float32 products (areas, squared diagonals) of finite boxes may overflow:
+#: 8·(1e18)² < 3.4e38, the float32 maximum
+_FLOAT32_SAFE = 1e18
+
+
+def overflow_safe_dtype(dtype: torch.dtype, *boxes: Tensor) -> torch.dtype:
+    """``dtype``, or float64 when it is float32 and a coordinate of ``boxes`` is so large (> 1e18) that an
+    area or a squared diagonal would overflow float32: finite boxes such as ``[0, 0, 1e30, 1e30]`` then get
+    the correct IoU instead of ``inf / inf = NaN``. Costs one reduction per tensor."""
+    if dtype != torch.float32:
+        return dtype
+    for b in boxes:
+        if b.numel() and bool(b.abs().amax() > _FLOAT32_SAFE):
+            return torch.float64
+    return dtype
 
 
 def check_tensor(t: object, name: str) -> Tensor:

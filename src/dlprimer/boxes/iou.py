@@ -18,6 +18,9 @@ torchvision's are finite. Where torchvision divides by zero we define the value 
 The notes write DIoU/CIoU without ``eps``; torchvision's ``eps = 1e-7`` default is kept for parity.
 Half precision, bfloat16 and integer boxes are computed and returned in float32 (as torchvision's
 ``_upcast`` does); float32 and float64 stay as they are. Gradients are finite everywhere on valid boxes.
+Coordinates must be finite (NaN and ``inf`` are rejected). Finite float32 boxes whose area would overflow
+float32 (``|coordinate| > 1e18``, e.g. ``[0, 0, 1e30, 1e30]``) are computed in float64 and the result cast
+back, so their IoU is correct where torchvision's float32 gives ``inf / inf = NaN``.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import math
 import torch
 from torch import Tensor
 
-from dlprimer.boxes.checks import check_boxes, check_number, compute_dtype
+from dlprimer.boxes.checks import check_boxes, check_number, compute_dtype, overflow_safe_dtype
 
 __all__ = ["aspect_term", "box_iou", "complete_box_iou", "distance_box_iou", "generalized_box_iou", "safe_div"]
 
 
-def _prepare(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
+def _prepare(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor, torch.dtype]:
+    """Validated boxes in the dtype we compute in, and the dtype of the result."""
     boxes1 = check_boxes(boxes1, "boxes1")
     boxes2 = check_boxes(boxes2, "boxes2")
     if boxes1.ndim < 2 or boxes2.ndim < 2:
@@ -47,8 +51,9 @@ def _prepare(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
         )
     if boxes1.device != boxes2.device:
         raise ValueError(f"boxes1 and boxes2 must be on the same device, got {boxes1.device} and {boxes2.device}")
-    dtype = torch.promote_types(compute_dtype(boxes1), compute_dtype(boxes2))
-    return boxes1.to(dtype), boxes2.to(dtype)
+    out = torch.promote_types(compute_dtype(boxes1), compute_dtype(boxes2))
+    dtype = overflow_safe_dtype(out, boxes1, boxes2)  # float64 where float32 areas would overflow
+    return boxes1.to(dtype), boxes2.to(dtype), out
 
 
 def safe_div(num: Tensor, den: Tensor) -> Tensor:
@@ -76,19 +81,19 @@ def _enclosing_wh(b1: Tensor, b2: Tensor) -> Tensor:
 
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise IoU ``Tensor[..., N, M]`` in ``[0, 1]``; 0 where the union is 0 (see module docstring)."""
-    b1, b2 = _prepare(boxes1, boxes2)
+    b1, b2, out = _prepare(boxes1, boxes2)
     inter, union = _inter_union(b1, b2)
-    return safe_div(inter, union)
+    return safe_div(inter, union).to(out)
 
 
 def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise GIoU ``Tensor[..., N, M]`` in ``[-1, 1]``: ``IoU - (|C| - |A ∪ B|) / |C|``."""
-    b1, b2 = _prepare(boxes1, boxes2)
+    b1, b2, out = _prepare(boxes1, boxes2)
     inter, union = _inter_union(b1, b2)
     iou = safe_div(inter, union)
     whc = _enclosing_wh(b1, b2)  # [..., N, M, 2]
     area_c = whc[..., 0] * whc[..., 1]  # [..., N, M]
-    return iou - safe_div(area_c - union, area_c)
+    return (iou - safe_div(area_c - union, area_c)).to(out)
 
 
 def _diou_iou(b1: Tensor, b2: Tensor, eps: float) -> tuple[Tensor, Tensor]:
@@ -106,8 +111,8 @@ def _diou_iou(b1: Tensor, b2: Tensor, eps: float) -> tuple[Tensor, Tensor]:
 def distance_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tensor:
     """Pairwise DIoU ``Tensor[..., N, M]`` in ``(-1, 1]``: ``IoU - ρ² / (c² + eps)``."""
     eps = check_number(eps, "eps", low=0.0)
-    b1, b2 = _prepare(boxes1, boxes2)
-    return _diou_iou(b1, b2, eps)[0]
+    b1, b2, out = _prepare(boxes1, boxes2)
+    return _diou_iou(b1, b2, eps)[0].to(out)
 
 
 def aspect_term(w1: Tensor, h1: Tensor, w2: Tensor, h2: Tensor) -> Tensor:
@@ -124,7 +129,7 @@ def aspect_term(w1: Tensor, h1: Tensor, w2: Tensor, h2: Tensor) -> Tensor:
 def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tensor:
     """Pairwise CIoU ``Tensor[..., N, M]``: ``DIoU - α v`` with ``α`` detached (see module docstring)."""
     eps = check_number(eps, "eps", low=0.0)
-    b1, b2 = _prepare(boxes1, boxes2)
+    b1, b2, out = _prepare(boxes1, boxes2)
     diou, iou = _diou_iou(b1, b2, eps)
     w1 = (b1[..., 2] - b1[..., 0])[..., :, None]  # [..., N, 1]
     h1 = (b1[..., 3] - b1[..., 1])[..., :, None]
@@ -133,4 +138,4 @@ def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tenso
     v = aspect_term(w1, h1, w2, h2)  # [..., N, M]
     with torch.no_grad():
         alpha = safe_div(v, 1 - iou + v + eps)
-    return diou - alpha * v
+    return (diou - alpha * v).to(out)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from dlprimer._checks import check_bool, check_int
-from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois
+from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois, without_autocast
 from dlprimer.boxes.checks import check_number
 
 __all__ = ["RoIAlign", "roi_align"]
@@ -44,7 +44,9 @@ def _axis_weights(
     # same expression and order as the kernel: start + p*bin + (i + .5)*bin / grid
     y = start[:, None, None] + p * b + (i.to(dtype) + 0.5)[None, None, :] * b / g  # [K, P, G]
     valid = (i[None, None, :] < grid[:, None, None]) & (y >= -1.0) & (y <= size)  # [K, P, G]
-    y = y.clamp(min=0)
+    # invalid samples (outside, or from huge / infinite RoIs: NaN, inf) get weight 0; park them at 0 so the
+    # index arithmetic below never sees a value a long cannot hold
+    y = torch.where(valid, y, torch.zeros_like(y)).clamp(min=0)
     low = y.floor().long()
     at_edge = low >= size - 1
     low = torch.where(at_edge, torch.full_like(low, size - 1), low)
@@ -58,6 +60,17 @@ def _axis_weights(
     return w, valid
 
 
+def _adaptive_grid(extent: Tensor, n_bins: int) -> Tensor:
+    """``ceil(extent / n_bins)`` samples per bin; 0 where that does not fit an int32 (huge or infinite RoIs).
+
+    torchvision converts the count to a C ``int``; a value out of range becomes negative there, its sample
+    loop never runs and the RoI pools to 0. A count of 0 does the same here without overflow.
+    """
+    g = torch.ceil(extent / n_bins)
+    fits = torch.isfinite(g) & (g <= 2**31 - 1)
+    return torch.where(fits, g, torch.zeros_like(g)).long()
+
+
 def _span(weights: Tensor, size: int) -> tuple[Tensor, Tensor]:
     """First and one-past-last index with a non-zero weight in ``weights: [K, P, size]`` -> ``[K]``, ``[K]``."""
     touched = weights.abs().sum(1) > 0  # [K, size]
@@ -68,6 +81,7 @@ def _span(weights: Tensor, size: int) -> tuple[Tensor, Tensor]:
     return lo, hi
 
 
+@without_autocast
 def roi_align(
     input: Tensor,
     boxes: Tensor | list[Tensor],
@@ -105,7 +119,7 @@ def roi_align(
         grid_h = torch.full((k,), sampling_ratio, dtype=torch.long, device=x.device)
         grid_w = grid_h
     else:
-        grid_h, grid_w = torch.ceil(roi_h / out_h).long(), torch.ceil(roi_w / out_w).long()
+        grid_h, grid_w = _adaptive_grid(roi_h, out_h), _adaptive_grid(roi_w, out_w)
     count = (grid_h * grid_w).clamp(min=1).to(dtype)  # [K]
     gmax_h = max(int(grid_h.max()), 1)
     gmax_w = max(int(grid_w.max()), 1)

@@ -26,7 +26,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois
+from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois, without_autocast
 from dlprimer.boxes.checks import check_number
 
 __all__ = ["RoIPool", "roi_pool"]
@@ -77,6 +77,7 @@ def _sparse_table(x: Tensor, levels_h: int, levels_w: int) -> tuple[Tensor, Tens
     return torch.stack(rows_v), torch.stack(rows_i)
 
 
+@without_autocast
 def roi_pool(
     input: Tensor,
     boxes: Tensor | list[Tensor],

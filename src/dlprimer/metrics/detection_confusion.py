@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int
 
 __all__ = ["detection_confusion_matrix"]
 
@@ -72,8 +72,7 @@ def detection_confusion_matrix(
     ):
         if len(seq) != n_img:
             raise ValueError(f"{name} must have one entry per image ({n_img}), got {len(seq)}")
-    if not is_int_like(num_classes) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    num_classes = check_int(num_classes, "num_classes", low=1)
     K = int(num_classes)
     gb, gimg = _stack(gt_boxes, "gt_boxes", 4, np.float64)
     gl, _ = _stack(gt_labels, "gt_labels", None, np.int64)

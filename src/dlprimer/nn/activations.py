@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int
 
 
 def _reduce_to(grad: Tensor, shape: torch.Size) -> Tensor:
@@ -68,8 +68,7 @@ class Swish(nn.Module):
 
     def __init__(self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1) -> None:
         super().__init__()
-        if not is_int_like(num_parameters) or num_parameters < 1:
-            raise ValueError(f"num_parameters must be a positive int, got {num_parameters!r}")
+        num_parameters = check_int(num_parameters, "num_parameters", low=1)
         if num_parameters > 1 and not learnable:
             raise ValueError("num_parameters > 1 requires learnable=True")
         self.num_parameters = num_parameters

@@ -21,6 +21,8 @@ diagonal) contributes 0, and the aspect term uses ``atan2(w, h)`` with ``v = 0``
 ignores its ``eps`` for the IoU and distance terms (it always uses 1e-7 there); we use the given ``eps``
 throughout, so results agree at the default ``eps = 1e-7``.
 
+Coordinates must be finite (NaN and ``inf`` rejected); finite float32 boxes whose area would overflow float32
+(``|coordinate| > 1e18``) are computed in float64 and the loss cast back, so it is never NaN.
 Half precision and bfloat16 are computed and returned in float32 (torchvision does the same);
 ``reduction="mean"`` of an empty input is a zero that still backpropagates.
 """
@@ -32,7 +34,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from dlprimer.boxes.checks import check_boxes, check_number, check_reduction, check_same_shape, compute_dtype
+from dlprimer.boxes.checks import (
+    check_boxes,
+    check_number,
+    check_reduction,
+    check_same_shape,
+    compute_dtype,
+    overflow_safe_dtype,
+)
 from dlprimer.boxes.iou import aspect_term, safe_div
 
 __all__ = ["REDUCTIONS", "ciou_loss", "diou_loss", "giou_loss", "iou_loss", "reduce_loss"]
@@ -58,14 +67,18 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     return REDUCTIONS[check_reduction(reduction, tuple(REDUCTIONS))](loss)
 
 
-def _prepare(boxes1: Tensor, boxes2: Tensor, reduction: str, eps: float) -> tuple[Tensor, Tensor, float]:
+def _prepare(
+    boxes1: Tensor, boxes2: Tensor, reduction: str, eps: float
+) -> tuple[Tensor, Tensor, float, torch.dtype]:
+    """Validated boxes in the dtype we compute in, ``eps``, and the dtype of the result."""
     boxes1 = check_boxes(boxes1, "boxes1")
     boxes2 = check_boxes(boxes2, "boxes2")
     check_same_shape(boxes1, boxes2, "boxes1", "boxes2")
     check_reduction(reduction, tuple(REDUCTIONS))
     eps = check_number(eps, "eps", low=0.0)
-    dtype = torch.promote_types(compute_dtype(boxes1), compute_dtype(boxes2))
-    return boxes1.to(dtype), boxes2.to(dtype), eps
+    out = torch.promote_types(compute_dtype(boxes1), compute_dtype(boxes2))
+    dtype = overflow_safe_dtype(out, boxes1, boxes2)  # float64 where float32 areas would overflow
+    return boxes1.to(dtype), boxes2.to(dtype), eps, out
 
 
 def _iou_parts(b1: Tensor, b2: Tensor, eps: float) -> dict[str, Tensor]:
@@ -108,22 +121,22 @@ def iou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float
     ``1 - torchvision.ops.box_iou(boxes1, boxes2).diagonal()`` wherever that is finite (an empty union is
     already defined as IoU 0, so no ``eps`` is needed for finiteness).
     """
-    b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
-    return reduce_loss(1 - _iou_parts(b1, b2, eps)["iou"], reduction)
+    b1, b2, eps, out = _prepare(boxes1, boxes2, reduction, eps)
+    return reduce_loss((1 - _iou_parts(b1, b2, eps)["iou"]).to(out), reduction)
 
 
 def giou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7) -> Tensor:
     """``1 - GIoU`` per box pair (torchvision ``generalized_box_iou_loss``); values in ``[0, 2]``."""
-    b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
+    b1, b2, eps, out = _prepare(boxes1, boxes2, reduction, eps)
     p = _iou_parts(b1, b2, eps)
     area_c = p["cw"] * p["ch"]
-    return reduce_loss(1 - p["iou"] + safe_div(area_c - p["union"], area_c + eps), reduction)
+    return reduce_loss((1 - p["iou"] + safe_div(area_c - p["union"], area_c + eps)).to(out), reduction)
 
 
 def diou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7) -> Tensor:
     """``1 - DIoU`` per box pair (torchvision ``distance_box_iou_loss``)."""
-    b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
-    return reduce_loss(_diou(_iou_parts(b1, b2, eps), eps), reduction)
+    b1, b2, eps, out = _prepare(boxes1, boxes2, reduction, eps)
+    return reduce_loss(_diou(_iou_parts(b1, b2, eps), eps).to(out), reduction)
 
 
 def ciou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7) -> Tensor:
@@ -132,9 +145,9 @@ def ciou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: floa
     As in torchvision, ``eps`` only enters ``α = v / (1 - IoU + v + eps)``: the IoU and DIoU parts always
     use ``eps = 1e-7`` (torchvision calls its DIoU helper without passing ``eps`` on).
     """
-    b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
+    b1, b2, eps, out = _prepare(boxes1, boxes2, reduction, eps)
     p = _iou_parts(b1, b2, _CIOU_DIOU_EPS)
     v = aspect_term(p["wg"], p["hg"], p["w"], p["h"])
     with torch.no_grad():
         alpha = safe_div(v, 1 - p["iou"] + v + eps)
-    return reduce_loss(_diou(p, _CIOU_DIOU_EPS) + alpha * v, reduction)
+    return reduce_loss((_diou(p, _CIOU_DIOU_EPS) + alpha * v).to(out), reduction)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int
 
 _GENERATOR: np.random.Generator = np.random.default_rng(0)
 
@@ -14,8 +14,7 @@ _GENERATOR: np.random.Generator = np.random.default_rng(0)
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the default generator and return it."""
     global _GENERATOR
-    if not is_int_like(seed) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int(seed, "seed", low=0)
     _GENERATOR = np.random.default_rng(int(seed))
     return _GENERATOR
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int, is_int_like
 from dlprimer.scratch import _random
 
 
@@ -107,8 +107,7 @@ class BatchSampler(Sampler):
     """Group a sampler's indices into lists of ``batch_size``; ``drop_last`` drops a final short batch."""
 
     def __init__(self, sampler: Sampler | Sequence[int], batch_size: int, drop_last: bool) -> None:
-        if not is_int_like(batch_size) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", low=1)
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -187,8 +186,7 @@ def random_shift(images: Any, max_shift: int, generator: np.random.Generator | N
     x = np.asarray(images)
     if x.ndim != 4:
         raise ValueError(f"images must be [N, C, H, W], got shape {x.shape}")
-    if not is_int_like(max_shift) or max_shift < 0:
-        raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+    max_shift = check_int(max_shift, "max_shift", low=0)
     if max_shift == 0 or len(x) == 0:
         return x.copy()
     rng = _random.resolve(generator)

@@ -1,7 +1,9 @@
 """Deterministic photometric ops, equal to ``torchvision.transforms.v2.functional`` (notes: 数据增强 5, 色彩扰动).
 
 Images are ``[..., C, H, W]`` with C = 1 (grey) or 3 (RGB), uint8 in [0, 255] or float in [0, 1].
-Every op works in float and clamps to the valid range; uint8 results are *truncated* back to uint8 (as v2 does)
+Float images must lie in ``[0, 1]`` (``ValueError`` otherwise, instead of a silent clamp of, say, a 0..255
+float image). Every op works in float and clamps to the valid range; uint8 results are *truncated* back to
+uint8 (as v2 does)
 except hue, which converts with ``x * (255 + 1 - 1e-3)`` truncated (v2's float->uint8 rule).
 
 * brightness: ``out = f * x``
@@ -18,7 +20,13 @@ import torch
 from torch import Tensor
 
 from dlprimer._checks import is_float_like
-from dlprimer.augment._checks import check_color_channels, check_image, check_nonnegative, max_value
+from dlprimer.augment._checks import (
+    check_color_channels,
+    check_image,
+    check_nonnegative,
+    check_unit_range,
+    max_value,
+)
 
 __all__ = [
     "adjust_brightness",
@@ -54,6 +62,7 @@ def _blend(image: Tensor, other: Tensor, ratio: float) -> Tensor:
 def _check_factor(image: Tensor, factor: float, name: str) -> None:
     check_image(image, batched=None)
     check_color_channels(image)
+    check_unit_range(image)
     check_nonnegative(factor, name)
 
 
@@ -114,6 +123,7 @@ def adjust_hue(image: Tensor, hue_factor: float) -> Tensor:
     """Shift the hue by ``hue_factor`` turns (``[-0.5, 0.5]``; ±0.5 is the complementary colour)."""
     check_image(image, batched=None)
     check_color_channels(image)
+    check_unit_range(image)
     if not is_float_like(hue_factor) or not -0.5 <= hue_factor <= 0.5:
         raise ValueError(f"hue_factor must be a number in [-0.5, 0.5], got {hue_factor!r}")
     if image.shape[-3] == 1 or image.numel() == 0:
@@ -141,6 +151,8 @@ def gaussian_noise(
     so one seed gives the same noise on CPU and CUDA.
     """
     check_image(image, batched=None)
+    if clip:
+        check_unit_range(image)
     check_nonnegative(sigma, "sigma")
     dtype = image.dtype if image.is_floating_point() else torch.float32
     if generator is None:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dlprimer._checks import is_int_like
+from dlprimer._checks import check_int, is_int_like
 from dlprimer.augment._checks import check_boxes, check_image
 from dlprimer.boxes.convert import clip_boxes_to_image
 
@@ -116,8 +116,9 @@ def _output_size(
     ``size=None`` the longer side becomes ``max_size`` (the shorter one truncated), as in v2."""
     h, w = canvas_size
     if size is None:
-        if not is_int_like(max_size) or max_size < 1:
-            raise ValueError(f"max_size must be a positive int when size is None, got {max_size!r}")
+        if max_size is None:
+            raise ValueError("max_size must be an integer >= 1 when size is None, got None")
+        max_size = check_int(max_size, "max_size", low=1)
         short, long = (w, h) if w <= h else (h, w)
         new_short = int(max_size * short / long)
         if new_short < 1:

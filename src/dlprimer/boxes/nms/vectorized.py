@@ -234,11 +234,16 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     Returns ``int64 Tensor[K]`` of kept indices by decreasing score, torchvision's result. Like
     torchvision we choose the method by size: up to 4000 coordinates (100 000 on GPU) the boxes of class
     ``c`` are shifted by ``c * (max coordinate + 1)`` and one NMS runs (the shift changes rounding, and
-    torchvision's results with it, so we shift the same way; boxes with an infinite coordinate, for which the
-    shift is undefined, take the exact per-class path); above that, NMS runs per class exactly and
+    torchvision's results with it, so we shift the same way); above that, NMS runs per class exactly and
     the kept indices (in index order) are sorted by score with the same ``torch.sort`` call torchvision
-    makes, which reproduces its order among equal scores.
+    makes, which reproduces its order among equal scores. Empty ``boxes`` of any shape (e.g.
+    ``torch.empty(0)``) give an empty result, as in torchvision, whatever ``scores`` and ``idxs`` hold.
     """
+    if check_tensor(boxes, "boxes").numel() == 0:
+        check_tensor(scores, "scores")
+        check_tensor(idxs, "idxs")
+        check_number(iou_threshold, "iou_threshold", low=0.0)
+        return torch.empty(0, dtype=torch.long, device=boxes.device)
     boxes, scores, iou_threshold = _prepare(boxes, scores, iou_threshold)
     idxs = check_tensor(idxs, "idxs")
     if idxs.is_floating_point():
@@ -248,7 +253,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     small = boxes.numel() <= (4000 if boxes.device.type == "cpu" else 100_000)
-    if small and bool(torch.isfinite(boxes).all()):  # (an infinite coordinate would make the shift NaN)
+    if small:  # (coordinates are finite: check_boxes rejects NaN and inf)
         offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))  # [N]
         return nms(boxes + offsets[:, None], scores, iou_threshold)
     # score order with labels: one pass does every class's NMS (classes never interact)
