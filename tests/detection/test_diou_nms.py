@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from dlprimer.boxes.diou_nms import batched_diou_nms, diou_nms
+from dlprimer.boxes.nms import batched_diou_nms, diou_nms
 
 
 def _diou(a: list[float], b: list[float]) -> float:

@@ -18,7 +18,7 @@ from dlprimer.boxes.anchors import AnchorGenerator
 from dlprimer.boxes.assign import yolov5_build_targets
 from dlprimer.boxes.convert import box_area, box_convert, clip_boxes_to_image
 from dlprimer.boxes.iou import box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
-from dlprimer.boxes.nms import batched_nms, nms
+from dlprimer.boxes.nms import batched_diou_nms, batched_nms, diou_nms, nms
 from dlprimer.boxes.roi_align import RoIAlign, roi_align
 from dlprimer.boxes.roi_pool import RoIPool, roi_pool
 from dlprimer.boxes.soft_nms import soft_nms
@@ -28,6 +28,7 @@ __all__ = [
     "AnchorGenerator",
     "RoIAlign",
     "RoIPool",
+    "batched_diou_nms",
     "batched_nms",
     "box_area",
     "box_convert",
@@ -37,6 +38,7 @@ __all__ = [
     "complete_box_iou",
     "distance_box_iou",
     "generalized_box_iou",
+    "diou_nms",
     "nms",
     "roi_align",
     "roi_pool",

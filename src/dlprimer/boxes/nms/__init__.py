@@ -2,11 +2,14 @@
 
 * :mod:`.vectorized`: :func:`nms` and :func:`batched_nms`, torchvision's kept sets with vectorized fast paths
   (the private :mod:`._push`, :mod:`._sparse` and :mod:`._classes` strategies);
+* :mod:`.diou`: :func:`diou_nms` and :func:`batched_diou_nms` (notes: "DIoU作为NMS的标准"), greedy NMS that suppresses
+  by DIoU = IoU - d²/c² instead of IoU;
 * :mod:`.reference`: the notes' plain greedy NMS, readable in a minute, used as an oracle in the tests next
   to torchvision.
 """
 
+from dlprimer.boxes.nms.diou import batched_diou_nms, diou_nms
 from dlprimer.boxes.nms.reference import reference_batched_nms, reference_nms
 from dlprimer.boxes.nms.vectorized import batched_nms, nms
 
-__all__ = ["batched_nms", "nms", "reference_batched_nms", "reference_nms"]
+__all__ = ["batched_diou_nms", "batched_nms", "diou_nms", "nms", "reference_batched_nms", "reference_nms"]

@@ -5,7 +5,7 @@
 * ``soft-linear`` / ``soft-gaussian``: Soft-NMS per class (:func:`dlprimer.boxes.soft_nms`), scores decayed;
 * ``voting``: hard NMS, then each kept box replaced by the score-weighted mean of the same-class candidates
   overlapping it (:func:`dlprimer.boxes.box_voting`);
-* ``diou``: per-class DIoU-NMS (:func:`dlprimer.boxes.diou_nms.batched_diou_nms`).
+* ``diou``: per-class DIoU-NMS (:func:`dlprimer.boxes.nms.batched_diou_nms`).
 
 The result keeps at most ``max_dets`` boxes by decreasing score.
 """
@@ -50,7 +50,7 @@ def suppress(
                 out_boxes[sel] = box_voting(out_boxes[sel], scores[keep][sel], boxes[cand], scores[cand], iou_threshold)
         return out_boxes, scores[keep], labels[keep]
     if mode == "diou":
-        from dlprimer.boxes.diou_nms import batched_diou_nms
+        from dlprimer.boxes.nms import batched_diou_nms
 
         keep = batched_diou_nms(boxes, scores, labels, iou_threshold)[:max_dets]
         return boxes[keep], scores[keep], labels[keep]
