@@ -84,6 +84,9 @@ def make_engine(config: TrainConfig, task: Any, load_init: bool = True) -> Any:
 def prepare(config: TrainConfig, load_init: bool = True) -> Prepared:
     """Validate ``config``, seed, load the data and build the engine (no file is written)."""
     config.validate()
+    from dlprimer.train.loggers import check_logger
+
+    check_logger(config.log)
     seed_everything(config.seed)
     task = make_task(config)
     engine = make_engine(config, task, load_init=load_init)
@@ -161,7 +164,10 @@ def _best_epoch(history: list[dict[str, Any]], monitor: str) -> tuple[int | None
 def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
          callbacks: Sequence[Callback], on_epoch: Callable[[dict[str, Any]], None] | None) -> RunResult:
     config, task, engine = prepared.config, prepared.task, prepared.engine
-    calls = CallbackList(callbacks, on_epoch)
+    from dlprimer.train.loggers import make_logger
+
+    logger = make_logger(config.log, folder.path)
+    calls = CallbackList([*callbacks, *([logger] if logger else [])], on_epoch)
     started = time.perf_counter()
     history: list[dict[str, Any]] = []
     first_epoch = 1
