@@ -1,6 +1,6 @@
 """dlprimer: the fundamentals of deep learning and object detection as working, verified, fast code.
 
-Sub-packages (see ``shared/CONCEPTS.md`` for the map from the notes to the code):
+Sub-packages (``docs/concepts.md`` maps the notes to the code; ``docs/layout.md`` shows the layout and style):
 
 - :mod:`dlprimer.scratch`   NumPy-only engine with hand-written backward passes.
 - :mod:`dlprimer.nn`        torch layers, losses and initialization schemes.
@@ -11,7 +11,9 @@ Sub-packages (see ``shared/CONCEPTS.md`` for the map from the notes to the code)
 - :mod:`dlprimer.models`    model zoo behind a registry.
 - :mod:`dlprimer.analysis`  output sizes, receptive fields, complexity, speed.
 - :mod:`dlprimer.data`      embedded datasets (scikit-learn's digits).
-- :mod:`dlprimer.train`     the training engine.
+- :mod:`dlprimer.train`     the training engine (and :mod:`dlprimer.train.export`: ONNX / TorchScript).
+- :mod:`dlprimer.cli`       the ``dlprimer`` command line (``dlprimer --help``).
+- :mod:`dlprimer.experiments` the notes' claims as experiments with measured verdicts (``docs/errata.md``).
 """
 
 __version__ = "0.1.0"

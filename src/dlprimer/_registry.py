@@ -43,17 +43,22 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     # -- registration --------------------------------------------------------------------------------
-    def add(self, name: str, item: T) -> T:
-        """Register ``item`` under ``name`` (lower-case, unique) and return it."""
+    def _check_new_name(self, name: object) -> str:
         if not isinstance(name, str) or not name or name != name.lower() or name != name.strip():
             raise ValueError(f"{self.kind} name must be a non-empty lower-case string, got {name!r}")
+        return name
+
+    def add(self, name: str, item: T) -> T:
+        """Register ``item`` under ``name`` (lower-case, unique) and return it."""
+        self._check_new_name(name)
         if name in self._items:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
         return item
 
     def register(self, name: str) -> Callable[[F], F]:
-        """Decorator form of :meth:`add`: ``@registry.register("name")``."""
+        """Decorator form of :meth:`add`: ``@registry.register("name")`` (a bad name fails at once)."""
+        self._check_new_name(name)
 
         def decorator(item: F) -> F:
             self.add(name, item)  # type: ignore[arg-type]

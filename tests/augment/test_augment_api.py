@@ -39,7 +39,7 @@ def test_boxes_outside_image_raise_in_sample_transforms(boxes):
 
 
 def test_malformed_boxes_raise():
-    with pytest.raises(ValueError, match=r"x1 <= x2"):
+    with pytest.raises(ValueError, match=r"x2 >= x1"):
         A.RandomHorizontalFlip()(dict(good(), boxes=torch.tensor([[5.0, 1.0, 2.0, 3.0]])))
     with pytest.raises(ValueError, match=r"\[N, 4\]"):
         F.hflip(torch.zeros(3, 4, 4), boxes=torch.zeros(3))
@@ -54,7 +54,7 @@ def test_probabilities_outside_unit_interval_raise(p):
     for build in (A.RandomHorizontalFlip, A.RandomVerticalFlip, A.RandomErasing, lambda p: A.RandomApply([], p=p),
                   lambda p: A.Cutout(p=p), lambda p: A.MixUp(p=p), lambda p: A.CopyPaste(p_instance=p),
                   lambda p: A.RandomCrop(min_visibility=p), lambda p: A.smooth_labels(torch.tensor([0]), 2, p)):
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        with pytest.raises(ValueError, match=r">= 0 and <= 1"):
             build(p)
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision.transforms.v2.functional as TF  # the oracle: a test dependency, never skipped
+from torchvision import tv_tensors
 
-tv_tensors = pytest.importorskip("torchvision.tv_tensors")
-TF = pytest.importorskip("torchvision.transforms.v2.functional")
-
-from dlprimer.augment import functional as F  # noqa: E402
+from dlprimer.augment import functional as F
 
 SHAPES = [(3, 17, 23), (3, 32, 32), (1, 20, 13), (3, 9, 40)]
 

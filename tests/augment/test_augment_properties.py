@@ -6,6 +6,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
 
 from dlprimer import augment as A
 from dlprimer.augment.registry import MULTI_SAMPLE
@@ -137,7 +139,6 @@ def test_crop_drop_rule_hand_worked():
 
 def test_rotation_boxes_from_masks_are_tight():
     """With masks the box is the tight box of the rotated mask (oracle: torchvision rotates the mask)."""
-    TF = pytest.importorskip("torchvision.transforms.v2.functional")
     s = make_sample(5, 40, 40, 3, True)
     s["boxes"] = torch.tensor([[5.0, 6.0, 20.0, 14.0], [22.0, 20.0, 35.0, 33.0], [10.0, 25.0, 18.0, 38.0]])
     s["masks"] = A.rectangle_masks(s["boxes"], (40, 40))
@@ -149,7 +150,6 @@ def test_rotation_boxes_from_masks_are_tight():
         expect = [xs.min().item(), ys.min().item(), xs.max().item() + 1, ys.max().item() + 1]
         assert out["boxes"][k].tolist() == [float(v) for v in expect]
     # without masks: the hull of the rotated corners (torchvision's rotate of BoundingBoxes)
-    tv_tensors = pytest.importorskip("torchvision.tv_tensors")
     no_masks = {k: v for k, v in s.items() if k != "masks"}
     hull = A.warp_sample(no_masks, angle=30.0, min_visibility=0.0, min_size=0.0)
     bb = tv_tensors.BoundingBoxes(s["boxes"], format="XYXY", canvas_size=(40, 40))
@@ -166,7 +166,6 @@ def test_scale_boxes_follow_size_ratio():
 
 
 def test_color_jitter_with_fixed_factor_equals_v2():
-    TF = pytest.importorskip("torchvision.transforms.v2.functional")
     s = make_sample(2, 16, 16, 2, False)
     out = A.ColorJitter(brightness=(1.3, 1.3), contrast=None, saturation=None, hue=None)(s)
     assert torch.equal(out["image"], TF.adjust_brightness(s["image"], 1.3))

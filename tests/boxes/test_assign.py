@@ -163,7 +163,7 @@ def test_bad_input():
         yolov5_build_targets(t, ANCHORS, [8, 16], 640)
     with pytest.raises(ValueError, match="strides must be positive ints dividing"):
         yolov5_build_targets(t, ANCHORS, [8, 16, 30], 640)
-    with pytest.raises(ValueError, match="anchor_t must be > 1"):
+    with pytest.raises(ValueError, match="anchor_t must be .*> 1"):
         yolov5_build_targets(t, ANCHORS, STRIDES, 640, anchor_t=0.5)
     with pytest.raises(ValueError, match="targets contains NaN"):
         yolov5_build_targets(torch.tensor([[0.0, 0.0, float("nan"), 0.5, 0.1, 0.1]]), ANCHORS, STRIDES, 640)

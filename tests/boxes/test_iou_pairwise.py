@@ -6,7 +6,15 @@ import torchvision.ops as tvo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlprimer.boxes import box_area, box_convert, box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
+from dlprimer.boxes import (
+    box_area,
+    box_convert,
+    box_iou,
+    clip_boxes_to_image,
+    complete_box_iou,
+    distance_box_iou,
+    generalized_box_iou,
+)
 
 PAIRS = [
     (box_iou, tvo.box_iou),
@@ -138,7 +146,7 @@ def test_bad_input(f):
 
 
 def test_bad_eps():
-    with pytest.raises(ValueError, match="eps must be >= 0"):
+    with pytest.raises(ValueError, match="eps must be .*>= 0"):
         distance_box_iou(random_boxes(2), random_boxes(2), eps=-1.0)
 
 
@@ -195,3 +203,26 @@ def test_box_area_dtypes_match_torchvision(dtype):
     assert torch.equal(got, want)
     big = torch.tensor([[0, 0, 100_003, 100_001]])  # area above 2**24: exact in int64, not in float32
     assert torch.equal(box_area(big), tvo.box_area(big)) and box_area(big).item() == 100_003 * 100_001
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+def test_clip_boxes_to_image_equals_torchvision(dtype):
+    g = torch.Generator().manual_seed(7)
+    b = (torch.rand(50, 4, generator=g, dtype=torch.float64) * 80 - 20).to(dtype)
+    b[:, 2:] = torch.maximum(b[:, 2:], b[:, :2])
+    for size in [(30, 50), (1, 1), (0, 0)]:
+        got, want = clip_boxes_to_image(b, size), tvo.clip_boxes_to_image(b, size)
+        assert got.dtype == want.dtype and torch.equal(got, want), (size, got, want)
+    batched = b.reshape(5, 10, 4)
+    assert torch.equal(clip_boxes_to_image(batched, (30, 50)), tvo.clip_boxes_to_image(batched, (30, 50)))
+    with pytest.raises(ValueError, match="size"):
+        clip_boxes_to_image(b, (-1, 5))
+
+
+def test_augment_uses_the_one_box_area_and_clip():
+    """Issue #15: ``dlprimer.augment`` has no box_area / clip of its own any more."""
+    import dlprimer.augment as A
+    import dlprimer.augment.sample as sample_mod
+
+    assert not hasattr(A, "box_area") and not hasattr(A, "clip_boxes")
+    assert sample_mod.box_area is box_area and sample_mod.clip_boxes_to_image is clip_boxes_to_image

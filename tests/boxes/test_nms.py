@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlprimer.boxes import batched_nms, box_iou, nms
+from dlprimer.boxes.nms.reference import reference_batched_nms, reference_nms
 
 
 def grid_boxes(n, seed, size=40, max_wh=15, dtype=torch.float32):
@@ -92,21 +93,6 @@ def test_half_boxes_are_upcast():
     assert torch.equal(got, tvo.nms(boxes, scores.half().float(), 0.5))
 
 
-def naive_greedy(boxes, scores, thr, labels=None):
-    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
-    iou = box_iou(boxes, boxes)
-    keep, removed = [], set()
-    for i in order:
-        if i in removed:
-            continue
-        keep.append(i)
-        for j in order:
-            if j not in removed and j != i and (labels is None or labels[i] == labels[j]):
-                if float(iou[i, j]) > thr:
-                    removed.add(j)
-    return keep
-
-
 @st.composite
 def detections(draw):
     n = draw(st.integers(0, 25))
@@ -124,14 +110,14 @@ def detections(draw):
 
 @settings(max_examples=80, deadline=None)
 @given(detections())
-def test_nms_equals_naive_greedy_and_keeps_no_overlap(data):
+def test_nms_equals_reference_greedy_and_keeps_no_overlap(data):
     boxes, scores, labels, thr = data
     keep = nms(boxes, scores, thr)
-    assert keep.tolist() == naive_greedy(boxes, scores, thr)
+    assert keep.tolist() == reference_nms(boxes, scores, thr).tolist()
     kept_iou = box_iou(boxes[keep], boxes[keep]).fill_diagonal_(0)
     assert (kept_iou <= thr).all()
     bkeep = batched_nms(boxes, scores, labels, thr)
-    assert sorted(bkeep.tolist()) == sorted(naive_greedy(boxes, scores, thr, labels.tolist()))
+    assert bkeep.tolist() == reference_batched_nms(boxes, scores, labels, thr).tolist()
     same = labels[bkeep][:, None] == labels[bkeep][None, :]
     assert (box_iou(boxes[bkeep], boxes[bkeep]).fill_diagonal_(0)[same] <= thr).all()
     assert (scores[bkeep][:-1] >= scores[bkeep][1:]).all()
@@ -145,7 +131,7 @@ def test_bad_input():
         nms(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), torch.tensor([1.0]), 0.5)
     with pytest.raises(ValueError, match=r"scores must have shape \[5\]"):
         nms(boxes, scores[:3], 0.5)
-    with pytest.raises(ValueError, match="iou_threshold must be >= 0"):
+    with pytest.raises(ValueError, match="iou_threshold must be .*>= 0"):
         nms(boxes, scores, -0.1)
     with pytest.raises(ValueError, match="scores contains NaN"):
         nms(boxes, torch.tensor([0.1, float("nan"), 0.2, 0.3, 0.4]), 0.5)
@@ -169,8 +155,8 @@ def _sorted_cols(boxes, scores):
 def test_sparse_and_dense_paths_both_match_torchvision(seed, threshold):
     import importlib
 
-    nms_mod = importlib.import_module("dlprimer.boxes.nms")
-    sparse_mod = importlib.import_module("dlprimer.boxes._nms_sparse")
+    nms_mod = importlib.import_module("dlprimer.boxes.nms.vectorized")
+    sparse_mod = importlib.import_module("dlprimer.boxes.nms._sparse")
     g = torch.Generator().manual_seed(seed)
     xy = torch.randint(0, 400, (600, 2), generator=g).float()
     wh = torch.randint(0, 25, (600, 2), generator=g).float()  # zero-area boxes included
@@ -204,11 +190,11 @@ def crowds(draw):
 
 @settings(max_examples=30, deadline=None)
 @given(crowds())
-def test_larger_inputs_equal_naive_greedy(data):
+def test_larger_inputs_equal_reference_greedy(data):
     boxes, scores, labels, thr = data
-    assert nms(boxes, scores, thr).tolist() == naive_greedy(boxes, scores, thr)
+    assert nms(boxes, scores, thr).tolist() == reference_nms(boxes, scores, thr).tolist()
     got = batched_nms(boxes, scores, labels, thr)
-    assert sorted(got.tolist()) == sorted(naive_greedy(boxes, scores, thr, labels.tolist()))
+    assert got.tolist() == reference_batched_nms(boxes, scores, labels, thr).tolist()
     assert torch.equal(got, tvo.batched_nms(boxes, scores, labels, thr))
 
 
@@ -227,8 +213,8 @@ def test_all_classes_at_once_path(seed, threshold):
     """Crowded per-class NMS (the padded all-classes path) vs torchvision's per-class nms."""
     import importlib
 
-    classes_mod = importlib.import_module("dlprimer.boxes._nms_classes")
-    nms_mod = importlib.import_module("dlprimer.boxes.nms")
+    classes_mod = importlib.import_module("dlprimer.boxes.nms._classes")
+    nms_mod = importlib.import_module("dlprimer.boxes.nms.vectorized")
     g = torch.Generator().manual_seed(seed)
     n = 900
     centre = torch.randint(0, 60, (n, 2), generator=g).float()
@@ -288,17 +274,17 @@ def test_push_many_classes_float64():
         assert torch.equal(nms(boxes, scores, thr), tvo.nms(boxes, scores, thr))
 
 
-def test_batched_nms_infinite_coordinate_is_per_class():
-    """Regression: a box reaching to +inf made the class shift NaN (a misleading 'NaN coordinates' error);
-    the result is per-class NMS, checked against torchvision's nms run on each class."""
-    boxes = torch.tensor([[0, 0, float("inf"), 10], [1, 1, 11, 11], [2, 2, 12, 12], [3, 3, 13, 13], [20, 20, 30, 30]])
-    scores = torch.tensor([0.9, 0.8, 0.7, 0.65, 0.6])
-    idxs = torch.tensor([0, 0, 1, 1, 1])
-    want = [
-        int(torch.where(idxs == c)[0][k]) for c in (0, 1) for k in tvo.nms(boxes[idxs == c], scores[idxs == c], 0.5)
-    ]
-    want = sorted(want, key=lambda i: -float(scores[i]))
-    assert batched_nms(boxes, scores, idxs, 0.5).tolist() == want
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_infinite_coordinates_rejected_like_nan(bad):
+    """Issue #14: an infinite coordinate is rejected with the same one-line ValueError as NaN (it used to
+    be accepted by nms and to turn batched_nms' class offset into NaN)."""
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 12, 12.0]])
+    boxes[0, 2 if bad > 0 else 0] = bad
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    with pytest.raises(ValueError, match=r"boxes contains NaN or inf coordinates"):
+        nms(boxes, scores, 0.5)
+    with pytest.raises(ValueError, match=r"boxes contains NaN or inf coordinates"):
+        batched_nms(boxes, scores, torch.tensor([0, 0, 1]), 0.5)
 
 
 def test_numpy_scalar_threshold_accepted():
@@ -306,7 +292,18 @@ def test_numpy_scalar_threshold_accepted():
     import numpy as np
 
     boxes, scores = grid_boxes(200, seed=3)
-    for thr in (np.float32(0.5), np.float64(0.3), np.int64(1)):
+    for thr in (np.float32(0.5), np.float64(0.3), np.int64(1), np.int32(0)):
         assert torch.equal(nms(boxes, scores, thr), tvo.nms(boxes, scores, float(thr)))
-    with pytest.raises(TypeError, match="iou_threshold must be a real number"):
+    with pytest.raises(TypeError, match="iou_threshold must be a number"):
         nms(boxes, scores, np.bool_(True))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.5, 0.9])
+def test_reference_greedy_equals_torchvision(seed, threshold):
+    """The notes' plain greedy NMS (the oracle above) is itself checked against torchvision."""
+    boxes, scores = float_boxes(150, seed=seed, dtype=torch.float64)
+    assert torch.equal(reference_nms(boxes, scores, threshold), tvo.nms(boxes, scores, threshold))
+    idxs = torch.randint(0, 4, (150,), generator=torch.Generator().manual_seed(seed))
+    want = tvo.batched_nms(boxes, scores, idxs, threshold)
+    assert torch.equal(reference_batched_nms(boxes, scores, idxs, threshold), want)

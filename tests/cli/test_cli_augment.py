@@ -54,8 +54,33 @@ def test_preview_on_image_folder(tmp_path, capsys):
         (["--images", "/definitely/not/here"], "does not exist"),
     ],
 )
-def test_preview_bad_input_is_one_line_error(tmp_path, capsys, args, message):
+def test_preview_bad_input_is_one_line_error(tmp_path, capsys, args, message, snapshot, one_line_error):
+    (tmp_path / "keep.png").write_bytes(b"mine")
+    before = snapshot(tmp_path)
     rc = main(["augment", "preview", "--out", str(tmp_path / "x.png"), *args])
-    err = capsys.readouterr().err
-    assert rc == 2 and message in err and err.startswith("dlprimer: error:")
-    assert not (tmp_path / "x.png").exists()
+    one_line_error(rc, capsys.readouterr().err, message)
+    assert snapshot(tmp_path) == before
+
+
+def test_text_file_named_png_is_named_in_one_line(tmp_path, capsys, snapshot, one_line_error):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    mpimg.imsave(folder / "a.png", np.zeros((8, 8, 3)))
+    (folder / "b.png").write_text("this is not an image\n")
+    before = snapshot(tmp_path)
+    rc = main(["augment", "preview", "--images", str(folder), "--n", "2", "--out", str(tmp_path / "g.png")])
+    one_line_error(rc, capsys.readouterr().err, "--images", "b.png", "cannot read")
+    assert snapshot(tmp_path) == before
+
+
+def test_out_is_a_folder_or_in_a_missing_folder(tmp_path, capsys, snapshot, one_line_error):
+    (tmp_path / "d").mkdir()
+    before = snapshot(tmp_path)
+    one_line_error(main(["augment", "preview", "--n", "1", "--out", str(tmp_path / "d")]),
+                   capsys.readouterr().err, "is a folder")
+    assert snapshot(tmp_path) == before
+    (tmp_path / "f").write_text("x")
+    before = snapshot(tmp_path)
+    one_line_error(main(["augment", "preview", "--n", "1", "--out", str(tmp_path / "f" / "g.png")]),
+                   capsys.readouterr().err, "is not a folder")
+    assert snapshot(tmp_path) == before

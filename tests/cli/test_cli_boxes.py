@@ -1,5 +1,7 @@
 """``dlprimer boxes assign-plot``."""
 
+import pytest
+
 from dlprimer.cli import main
 
 
@@ -44,3 +46,11 @@ def test_assign_plot_refuses_overwrite_and_bad_box(tmp_path, capsys):
     assert "class,cx,cy,w,h" in capsys.readouterr().err
     assert main(["boxes", "assign-plot", "--box", "0,1.5,0.5,0.1,0.1", "--out", str(tmp_path / "d.png")]) == 2
     assert "normalized" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("box", ["0,0.5,0.5,inf,0.1", "0,0.5,nan,0.1,0.1", "0,0.5,0.5,0.1,-inf", "inf,0.5,0.5,0.1,0.1"])
+def test_non_finite_box_is_rejected(box, tmp_path, capsys, snapshot, one_line_error):
+    before = snapshot(tmp_path)
+    rc = main(["boxes", "assign-plot", "--box", box, "--out", str(tmp_path / "a.png")])
+    one_line_error(rc, capsys.readouterr().err, "--box", "finite", box)
+    assert snapshot(tmp_path) == before

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
 import json
 
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 
 from dlprimer.cli import main
 from dlprimer.metrics.coco.synthetic import make_coco
+from oracles import run_pycocotools
 
 
 def _files(tmp_path, seed=1):
@@ -22,20 +20,8 @@ def _files(tmp_path, seed=1):
 
 
 def _pycocotools(gt, dt, iou_type="bbox"):
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        ev = COCOeval(coco, coco.loadRes(copy.deepcopy(dt)), iou_type)
-        ev.evaluate()
-        ev.accumulate()
-        start = len(out.getvalue())
-        ev.summarize()
-    return ev, out.getvalue()[start:]
+    ev = run_pycocotools(gt, dt, iou_type)
+    return ev, ev.printed
 
 
 def test_summary_equals_pycocotools(tmp_path, capsys):
@@ -106,9 +92,9 @@ def test_malformed_json(tmp_path, capsys):
 
 def test_segm_and_bad_iou_type(tmp_path, capsys):
     _, _, g, d = _files(tmp_path)
-    rc = main(["coco-eval", g, d, "--iou-type", "keypoints"])
+    rc = main(["coco-eval", g, d, "--iou-type", "polygon"])
     err = capsys.readouterr().err
-    assert rc == 2 and "iou_type must be 'bbox' or 'segm'" in err
+    assert rc == 2 and "iou_type must be one of ['bbox', 'segm'" in err and "got 'polygon'" in err
     gt = {
         "images": [{"id": 1, "height": 20, "width": 20}],
         "categories": [{"id": 1, "name": "a"}],
@@ -125,3 +111,57 @@ def test_segm_and_bad_iou_type(tmp_path, capsys):
     ev, printed = _pycocotools(gt, dt, iou_type="segm")
     assert rc == 0
     assert out.strip("\n").splitlines() == printed.strip("\n").splitlines()
+
+
+def test_options_equal_pycocotools_params(tmp_path, capsys):
+    """--max-dets, --iou-thrs (list and start:stop:step) and --no-cats as pycocotools' params."""
+    gt, dt, g, d = _files(tmp_path, seed=2)
+    js = tmp_path / "o.json"
+    assert main(["coco-eval", g, d, "--max-dets", "1,5,100", "--iou-thrs", "0.5:0.95:0.05", "--no-cats",
+                 "--json", str(js)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    ev = run_pycocotools(gt, dt, maxDets=[1, 5, 100], useCats=0)
+    assert out.splitlines()[:12] == ev.printed.strip("\n").splitlines()
+    np.testing.assert_allclose(json.loads(js.read_text())["stats_list"], ev.stats, rtol=0, atol=1e-12)
+    assert main(["coco-eval", g, d, "--iou-thrs", "0.3,0.5,0.75"]) == 0
+    out = capsys.readouterr().out
+    ev = run_pycocotools(gt, dt, iouThrs=np.array([0.3, 0.5, 0.75]))
+    assert out.strip("\n").splitlines() == ev.printed.strip("\n").splitlines()
+
+
+def test_keypoints(tmp_path, capsys):
+    from dlprimer.metrics.coco.synthetic import make_coco_keypoints
+
+    gt, dt = make_coco_keypoints(1, n_images=8)
+    (tmp_path / "kg.json").write_text(json.dumps(gt))
+    (tmp_path / "kd.json").write_text(json.dumps(dt))
+    assert main(["coco-eval", str(tmp_path / "kg.json"), str(tmp_path / "kd.json"), "--iou-type", "keypoints"]) == 0
+    ev = run_pycocotools(gt, dt, "keypoints")
+    assert capsys.readouterr().out.strip("\n").splitlines() == ev.printed.strip("\n").splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-dets", "1,x"], "--max-dets must be comma-separated positive integers"),
+        (["--max-dets", "0,10"], "--max-dets must be comma-separated positive integers"),
+        (["--iou-thrs", "0.5:0.4:0.05"], "--iou-thrs must be numbers in [0, 1]"),
+        (["--iou-thrs", "0.5,1.5"], "--iou-thrs must be numbers in [0, 1]"),
+        (["--iou-thrs", "0.5:0.95"], "--iou-thrs must be numbers in [0, 1]"),
+        (["--iou-thrs", "0.5:0.95:0.0000001"], "--iou-thrs must be numbers in [0, 1]"),
+    ],
+)
+def test_bad_options_one_line_nothing_written(tmp_path, capsys, args, message):
+    _, _, g, d = _files(tmp_path)
+    js = tmp_path / "out.json"
+    rc = main(["coco-eval", g, d, *args, "--json", str(js)])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not js.exists()
+
+
+def test_dev_zero_is_one_line(tmp_path, capsys):
+    _, _, _, d = _files(tmp_path)
+    rc = main(["coco-eval", "/dev/zero", d])
+    err = capsys.readouterr().err
+    assert rc == 2 and "'/dev/zero' is not a regular file" in err and len(err.strip().splitlines()) == 1

@@ -9,8 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import torchvision.models as tvm
 
+from dlprimer import models
+from dlprimer.analysis import profile
+from dlprimer.analysis.receptive_field import profile_with_receptive_fields
 from dlprimer.cli import main
 
 
@@ -31,6 +35,19 @@ def test_profile_json_layout_and_totals(tmp_path: Path, capsys: pytest.CaptureFi
     assert first["name"] == "conv1" and first["type"] == "Conv2d" and first["output_shape"] == [1, 64, 112, 112]
     assert {"params", "macs", "flops", "other_ops"} <= set(first) and "rf" not in first
     assert sum(layer["macs"] for layer in data["layers"]) == total["macs"]
+
+
+def test_profile_json_is_what_the_library_returns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, out_rf = tmp_path / "plain.json", tmp_path / "rf.json"
+    assert main(["profile", "resnet18", "--input", "3x64x64", "--quiet", "--json", str(out)]) == 0
+    assert main(["profile", "resnet18", "--input", "3x64x64", "--quiet", "--rf", "--json", str(out_rf)]) == 0
+    with torch.device("meta"):
+        net = models.create("resnet18", num_classes=1000, in_channels=3)
+    assert json.loads(out.read_text()) == profile(net, (3, 64, 64)).to_dict()
+    table, unknown = profile_with_receptive_fields(net, (3, 64, 64))
+    expected = table.to_dict(with_rf=True)
+    assert json.loads(out_rf.read_text()) == expected and expected["total"]["rf_unknown"] == unknown
+    assert expected["total"]["units"]["flops"].startswith("floating-point operations")
 
 
 def test_profile_rf_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,3 +112,24 @@ def test_profile_errors_are_one_line(argv: list[str], message: str, capsys: pyte
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("dlprimer: error:") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--input", "3x1000000000x1000000000"], ["--input", "values per image", "limit"]),
+        (["--input", "3x40000x40000"], ["4,800,000,000 values per image", "2,147,483,648"]),
+        (["--input", "1x32x32", "--speed", "--batch-sizes", "1,0"], ["--batch-sizes"]),
+        (["--input", "1x32x32", "--speed", "--batch-sizes", "100000"], ["--batch-sizes", "4096"]),
+        (["--input", "3x4096x4096", "--speed", "--batch-sizes", "1,64"], ["--speed", "GiB", "limit"]),
+        (["--input", "1x32x32", "--speed", "--device", "tpu"], ["--device", "auto, cpu or cuda"]),
+    ],
+)
+def test_resource_limits_are_one_line_and_write_nothing(
+    args: list[str], fragments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], snapshot, one_line_error
+) -> None:
+    (tmp_path / "keep.json").write_text("mine")
+    before = snapshot(tmp_path)
+    rc = main(["profile", "lenet5", "--num-classes", "10", "--quiet", *args, "--json", str(tmp_path / "p.json")])
+    one_line_error(rc, capsys.readouterr().err, *fragments)
+    assert snapshot(tmp_path) == before

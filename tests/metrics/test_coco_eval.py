@@ -195,7 +195,7 @@ def test_phases_and_per_class_table(pycoco):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"iou_type": "keypoints"}, "iou_type"),
+        ({"iou_type": "keypoint"}, "iou_type"),
         ({"max_dets": (0, 10)}, "max_dets"),
         ({"max_dets": (10, 10)}, "max_dets"),
         ({"iou_thresholds": [0.5, 1.5]}, "iou_thresholds"),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
@@ -46,7 +43,7 @@ def test_step_ap_equals_sklearn(seed):
     scores, labels = _random(seed, n=int(np.random.default_rng(seed).integers(1, 80)))
     c = pr_curve(scores, labels)
     assert c.precision.dtype == np.float64 and c.precision.shape == c.recall.shape == c.thresholds.shape
-    got = average_precision(c.recall, c.precision, "step")
+    got = average_precision(c, method="step")
     assert got == pytest.approx(skm.average_precision_score(labels, scores), abs=1e-12)
 
 
@@ -54,7 +51,8 @@ def test_step_ap_equals_sklearn(seed):
 def test_step_on_sklearn_curve_order(seed):
     scores, labels = _random(seed)
     p, r, _ = skm.precision_recall_curve(labels, scores)  # decreasing recall, final (1, 0) point
-    assert average_precision(r, p, "step") == pytest.approx(skm.average_precision_score(labels, scores), abs=1e-12)
+    got = average_precision(recall=r, precision=p, method="step")
+    assert got == pytest.approx(skm.average_precision_score(labels, scores), abs=1e-12)
 
 
 def test_grouped_curve_equals_sklearn_precision_recall_curve():
@@ -71,10 +69,10 @@ def test_grouped_curve_equals_sklearn_precision_recall_curve():
 def test_voc_rules_equal_devkit(seed):
     scores, labels = _random(seed, ties=False)
     c = pr_curve(scores, labels, num_positives=int(labels.sum()) + 3, ties="keep")
-    assert average_precision(c.recall, c.precision, "voc07") == pytest.approx(
+    assert average_precision(c, method="voc07") == pytest.approx(
         _voc_devkit_ap(c.recall, c.precision, True), abs=1e-12
     )
-    assert average_precision(c.recall, c.precision, "voc") == pytest.approx(
+    assert average_precision(c, method="voc") == pytest.approx(
         _voc_devkit_ap(c.recall, c.precision, False), abs=1e-12
     )
 
@@ -83,8 +81,7 @@ def test_voc_rules_equal_devkit(seed):
 def test_coco_rule_equals_pycocotools_single_class(seed):
     """One image, one class, detections that hit a ground truth exactly (IoU 1) or nothing (IoU 0):
     pycocotools' AP at IoU 0.5 equals the "coco" rule on the per-detection ("keep") curve."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
+    from oracles import run_pycocotools
 
     rng = np.random.default_rng(seed)
     n_gt = 12
@@ -101,17 +98,11 @@ def test_coco_rule_equals_pycocotools_single_class(seed):
     scores = np.round(rng.random(len(dets)), 1)  # ties: both tools keep input order
     for d, s in zip(dets, scores, strict=True):
         d["score"] = float(s)
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO()
-        coco.dataset = {"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": anns}
-        coco.createIndex()
-        ev = COCOeval(coco, coco.loadRes(dets), "bbox")
-        ev.params.iouThrs = np.array([0.5])
-        ev.evaluate()
-        ev.accumulate()
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": anns}
+    ev = run_pycocotools(gt, dets, iouThrs=np.array([0.5]))
     want = ev.eval["precision"][0, :, 0, 0, -1].mean()
     c = pr_curve(scores, labels, num_positives=n_gt, ties="keep")
-    assert average_precision(c.recall, c.precision, "coco") == pytest.approx(want, abs=1e-12)
+    assert average_precision(c, method="coco") == pytest.approx(want, abs=1e-12)
 
 
 def test_hand_worked_values_for_every_rule():
@@ -120,14 +111,18 @@ def test_hand_worked_values_for_every_rule():
     np.testing.assert_allclose(c.precision, [1, 0.5, 2 / 3], atol=1e-15)
     np.testing.assert_allclose(c.recall, [0.5, 0.5, 1], atol=1e-15)
     r, p = c.recall, c.precision
-    assert average_precision(r, p, "step") == pytest.approx(0.5 * 1 + 0.5 * 2 / 3, abs=1e-15)
-    assert average_precision(r, p, "voc") == pytest.approx(0.5 * 1 + 0.5 * 2 / 3, abs=1e-15)
-    assert average_precision(r, p, "voc07") == pytest.approx((6 * 1 + 5 * 2 / 3) / 11, abs=1e-15)
-    assert average_precision(r, p, "coco") == pytest.approx((51 * 1 + 50 * 2 / 3) / 101, abs=1e-15)
+
+    def ap(method: str) -> float:
+        return average_precision(recall=r, precision=p, method=method)
+
+    assert ap("step") == pytest.approx(0.5 * 1 + 0.5 * 2 / 3, abs=1e-15)
+    assert ap("voc") == pytest.approx(0.5 * 1 + 0.5 * 2 / 3, abs=1e-15)
+    assert ap("voc07") == pytest.approx((6 * 1 + 5 * 2 / 3) / 11, abs=1e-15)
+    assert ap("coco") == pytest.approx((51 * 1 + 50 * 2 / 3) / 101, abs=1e-15)
     # interp101 (ultralytics): points (0, 1), (.5, 1), (.5, 2/3), (1, 2/3), (1, 0); np.interp takes the
     # last of duplicate x, so y = 1 on x < .5, 2/3 on .5 <= x < 1, 0 at x = 1; trapezoids of width .01:
     want = 0.49 * 1 + 0.01 * (1 + 2 / 3) / 2 + 0.49 * (2 / 3) + 0.01 * (2 / 3) / 2
-    assert average_precision(r, p, "interp101") == pytest.approx(want, abs=1e-12)
+    assert ap("interp101") == pytest.approx(want, abs=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -135,13 +130,12 @@ def test_hand_worked_values_for_every_rule():
 def test_rules_are_bounded_and_step_matches_sklearn(items):
     scores = np.array([s / 10 for s, _ in items])
     labels = np.array([int(b) for _, b in items])
-    if labels.sum() == 0:
-        return
+    assume(labels.sum() > 0)
     c = pr_curve(scores, labels)
     for method in AP_METHODS:
-        ap = average_precision(c.recall, c.precision, method)
+        ap = average_precision(c, method=method)
         assert 0.0 <= ap <= 1.0 + 1e-12, method
-    assert average_precision(c.recall, c.precision, "step") == pytest.approx(
+    assert average_precision(c, method="step") == pytest.approx(
         skm.average_precision_score(labels, scores), abs=1e-12
     )
 
@@ -173,16 +167,16 @@ def test_num_positives_lowers_recall_and_empty_input():
     e = pr_curve([], [])
     assert e.precision.shape == (0,)
     for method in AP_METHODS:
-        assert average_precision(e.recall, e.precision, method) == 0.0
+        assert average_precision(e, method=method) == 0.0
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="method must be one of"):
-        average_precision([0.5], [1.0], method="auc")
+    with pytest.raises(ValueError, match="unknown AP method 'auc'; known AP methods: coco, interp101, step"):
+        average_precision(recall=[0.5], precision=[1.0], method="auc")
     with pytest.raises(ValueError, match="monotone"):
-        average_precision([0.5, 0.2, 0.7], [1.0, 1.0, 1.0])
+        average_precision(recall=[0.5, 0.2, 0.7], precision=[1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="precision must lie"):
-        average_precision([0.5], [1.5])
+        average_precision(recall=[0.5], precision=[1.5])
     with pytest.raises(ValueError, match="equal length"):
         pr_curve([0.1, 0.2], [1])
     with pytest.raises(ValueError, match="labels must be 0/1"):
@@ -193,3 +187,21 @@ def test_errors():
         pr_curve([0.1, 0.2], [1, 1], num_positives=1)
     with pytest.raises(ValueError, match="ties must be"):
         pr_curve([0.1], [1], ties="split")
+
+
+def test_curve_passes_straight_into_ap_and_positional_mixups_raise():
+    """The issue's trap: ``pr_curve`` returns precision first, AP used to take recall first, so
+    ``average_precision(*pr_curve(...)[:2])`` silently computed AP of the swapped curve."""
+    c = pr_curve([0.9, 0.8, 0.7], [1, 0, 1])
+    want = (6 * 1 + 5 * 2 / 3) / 11  # hand-worked 11-point AP (see test_hand_worked_values_for_every_rule)
+    assert average_precision(c, method="voc07") == pytest.approx(want, abs=1e-15)
+    assert average_precision(recall=c.recall, precision=c.precision, method="voc07") == pytest.approx(want, abs=1e-15)
+    with pytest.raises(TypeError):
+        average_precision(*c[:2], method="voc07")  # precision, recall positionally
+    with pytest.raises(TypeError, match="curve must be a PRCurve"):
+        average_precision(c.precision)
+    with pytest.raises(TypeError, match="not both"):
+        average_precision(c, recall=c.recall, precision=c.precision)
+    with pytest.raises(TypeError, match="needs a curve or both"):
+        average_precision(recall=c.recall)
+    assert [n for n in AP_METHODS] == ["coco", "interp101", "step", "voc", "voc07"]

@@ -84,15 +84,15 @@ def test_bad_input():
     x, y = data(10)
     with pytest.raises(ValueError, match="alpha must be in"):
         sigmoid_focal_loss(x, y, alpha=1.5)
-    with pytest.raises(ValueError, match="gamma must be >= 0"):
+    with pytest.raises(ValueError, match="gamma must be .*>= 0"):
         sigmoid_focal_loss(x, y, gamma=-1)
     with pytest.raises(ValueError, match="inputs and targets must have the same shape"):
         sigmoid_focal_loss(x, y[:5])
     with pytest.raises(ValueError, match="reduction must be one of"):
         sigmoid_focal_loss(x, y, reduction="avg")
-    with pytest.raises(ValueError, match="alpha must be <= 1"):
+    with pytest.raises(ValueError, match="alpha must be .*<= 1"):
         balanced_bce(x, y, alpha=2.0)
-    with pytest.raises(ValueError, match="beta must be >= 0"):
+    with pytest.raises(ValueError, match="beta must be .*>= 0"):
         smooth_l1_loss(x, y, beta=-0.5)
     with pytest.raises(TypeError, match="logits must be a floating tensor"):
         balanced_bce(x.long(), y)

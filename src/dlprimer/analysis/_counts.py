@@ -26,6 +26,7 @@ from typing import Any
 
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._trace import OpCall, flat_tensors
 from dlprimer.analysis.shapes import adaptive_windows
 
@@ -178,7 +179,7 @@ def _dropout(call: OpCall) -> tuple[int, int]:
 
 def _window(call: OpCall, nd: int) -> int:
     kernel = arg(call, 1, "kernel_size")
-    k = (kernel,) * nd if isinstance(kernel, int) else tuple(kernel)
+    k = (kernel,) * nd if is_int_like(kernel) else tuple(kernel)
     return math.prod(k)
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._counts import count_call
 from dlprimer.analysis._trace import ROOT, OpCall, Trace, flat_tensors, model_device, model_dtype, run_trace
 
@@ -118,16 +119,36 @@ class Totals:
     uncounted: list[str]
 
 
+#: the unit of each count, written into ``to_dict()["total"]["units"]``
+UNITS = {
+    "params": "count",
+    "macs": "multiply-accumulates",
+    "flops": "floating-point operations (2·MACs)",
+    "other_ops": "element-wise operations",
+    "activation_bytes": "bytes",
+}
+
+
 @dataclass
 class ComplexityTable:
-    """Per-layer rows in execution order and the totals."""
+    """Per-layer rows in execution order and the totals.
+
+    ``rf_unknown`` is filled by :func:`dlprimer.analysis.receptive_field.profile_with_receptive_fields`: the
+    ops after which the receptive field is unknown.
+    """
 
     layers: list[LayerStats]
     total: Totals
+    rf_unknown: list[str] | None = None
 
     def to_dict(self, with_rf: bool = False) -> dict[str, Any]:
-        """``{"layers": [...], "total": {...}}`` — the JSON layout of ``dlprimer profile --json``."""
-        return {"layers": [r.as_dict(with_rf) for r in self.layers], "total": asdict(self.total)}
+        """``{"layers": [...], "total": {..., "units": {...}}}`` — exactly what ``dlprimer profile --json``
+        writes (``--rf``: ``with_rf=True``, which adds ``rf``/``jump``/``start``/``aligned`` per layer and
+        ``total["rf_unknown"]``; ``--speed`` adds a ``"speed"`` key, :meth:`SpeedReport.to_dict`)."""
+        total = {**asdict(self.total), "units": dict(UNITS)}
+        if with_rf:
+            total["rf_unknown"] = list(self.rf_unknown or [])
+        return {"layers": [r.as_dict(with_rf) for r in self.layers], "total": total}
 
     def row(self, name: str) -> LayerStats:
         """The row called ``name`` (``KeyError`` listing a few names when absent)."""
@@ -147,7 +168,7 @@ def parse_input_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
             raise ValueError(f"input shape must look like 3x224x224, got {input_shape!r}") from None
     else:
         dims = tuple(input_shape)
-    if len(dims) < 1 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+    if len(dims) < 1 or any(not is_int_like(d) or d < 1 for d in dims):
         raise ValueError(f"input shape must be positive ints like (3, 224, 224), got {input_shape!r}")
     return dims
 
@@ -278,7 +299,7 @@ _VIEWS = frozenset(
 def make_input(model: nn.Module, input_shape: Sequence[int] | str, batch_size: int = 1) -> Tensor:
     """A zero tensor ``[batch_size, *input_shape]`` on the model's device and dtype (meta stays meta)."""
     dims = parse_input_shape(input_shape)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_int_like(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return torch.zeros((batch_size, *dims), device=model_device(model), dtype=model_dtype(model))
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._counts import arg
 from dlprimer.analysis._trace import ROOT, ModuleCall, OpCall, flat_tensors, run_trace
 from dlprimer.analysis.complexity import ComplexityTable, build_table, make_input, parse_input_shape
@@ -66,7 +67,7 @@ UNKNOWN = Field(rf=(), jump=(), start=(), spatial=None, aligned=True, known=Fals
 
 
 def _tuple(value: Any, nd: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
+    if is_int_like(value):
         return (value,) * nd
     value = tuple(value)
     if len(value) == 1:
@@ -314,6 +315,7 @@ def profile_with_receptive_fields(
         best = _best(per_row.get(row.name, []))
         if best is not None:
             row.rf, row.jump, row.start, row.aligned = best["rf"], best["jump"], best["start"], best["aligned"]
+    table.rf_unknown = list(tracker.unknown)
     return table, tracker.unknown
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis._trace import op_name
 from dlprimer.analysis.complexity import parse_input_shape
 from dlprimer.analysis.shapes import pool_output_size
@@ -42,7 +43,7 @@ class _StopForward(Exception):
 
 
 def _as_tuple(value: Any, nd: int) -> tuple[int, ...]:
-    if isinstance(value, int):
+    if is_int_like(value):
         return (value,) * nd
     value = tuple(value)
     return value * nd if len(value) == 1 else value
@@ -141,7 +142,7 @@ def gradient_receptive_field(
     target = dict(net.named_modules())[layer]
     captured: list[Tensor] = []
 
-    if isinstance(call, bool) or not isinstance(call, int) or call < -1:
+    if not is_int_like(call) or call < -1:
         raise ValueError(f"call must be -1 (last) or a call index >= 0, got {call!r}")
 
     def hook(module: nn.Module, inputs: Any, output: Any) -> None:

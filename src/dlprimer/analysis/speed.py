@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlprimer._checks import is_int_like
 from dlprimer.analysis.complexity import parse_input_shape, profile
 
 
@@ -89,14 +90,14 @@ def measure_speed(
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if any(p.is_meta for p in model.parameters()):
         raise ValueError("model is on the meta device (no weights); build it on cpu to time it")
-    if not batch_sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in batch_sizes):
+    if not batch_sizes or any(not is_int_like(b) or b < 1 for b in batch_sizes):
         raise ValueError(f"batch_sizes must be positive ints, got {batch_sizes!r}")
     for name, value, least in (
         ("warmup", warmup, 0),
         ("repeats", repeats, 1),
         ("throughput_repeats", throughput_repeats, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        if not is_int_like(value) or value < least:
             raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
     dims = parse_input_shape(input_shape)
     net = model.to(dev)

@@ -40,18 +40,17 @@ from dlprimer.augment.label_smoothing import optimal_logit_gap, smooth_labels, s
 from dlprimer.augment.mixing import CutMix, DetectionMixUp, MixUp, cutmix, mixup, mixup_samples
 from dlprimer.augment.mosaic import Mosaic, mosaic
 from dlprimer.augment.photometric import ColorJitter, GaussianNoise
-from dlprimer.augment.registry import create, list_augmentations, register_augmentation
+from dlprimer.augment.registry import AUGMENTATIONS, create, list_augmentations, register_augmentation
 from dlprimer.augment.sample import (
     Sample,
-    box_area,
     boxes_from_masks,
-    clip_boxes,
     drop_boxes,
     select_boxes,
     validate_sample,
 )
 
 __all__ = [
+    "AUGMENTATIONS",
     "ColorJitter",
     "Compose",
     "CopyPaste",
@@ -74,9 +73,7 @@ __all__ = [
     "Resize",
     "Sample",
     "as_sample",
-    "box_area",
     "boxes_from_masks",
-    "clip_boxes",
     "copy_paste",
     "create",
     "crop_sample",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.augment.sample import Sample, clip_boxes, select_boxes, validate_sample
+from dlprimer.augment.sample import Sample, select_boxes, validate_sample
+from dlprimer.boxes.convert import clip_boxes_to_image
 
 
 def drop_degenerate(sample: Sample) -> Sample:
@@ -17,7 +18,7 @@ def drop_degenerate(sample: Sample) -> Sample:
     b = sample["boxes"]
     if b.numel() and bool((b[:, 0::2].amin() < 0) | (b[:, 1::2].amin() < 0) | (b[:, 0::2].amax() > w)
                           | (b[:, 1::2].amax() > h)):
-        sample = dict(sample, boxes=clip_boxes(b, (h, w)))
+        sample = dict(sample, boxes=clip_boxes_to_image(b, (h, w)))
         b = sample["boxes"]
     keep = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
     return sample if bool(keep.all()) else select_boxes(sample, keep)

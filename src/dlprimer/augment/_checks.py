@@ -2,6 +2,9 @@
 
 Every public function of :mod:`dlprimer.augment` validates its input through these helpers so that bad
 input raises one clear ``ValueError``/``TypeError`` naming the argument, what came and what is allowed.
+Numbers, flags and choices go through :mod:`dlprimer._checks` (Python and NumPy scalars accepted;
+``TypeError`` for a wrong type, ``ValueError`` for a wrong value); box tensors through
+:mod:`dlprimer.boxes.checks`. This module adds the image checks and the seeded draws.
 """
 
 from __future__ import annotations
@@ -11,6 +14,22 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from dlprimer._checks import check_float, check_probability
+from dlprimer.boxes.checks import check_boxes as check_box_tensor
+
+__all__ = [
+    "bernoulli",
+    "check_boxes",
+    "check_color_channels",
+    "check_image",
+    "check_nonnegative",
+    "check_probability",
+    "check_range",
+    "max_value",
+    "randint",
+    "uniform",
+]
 
 
 def check_image(image: object, name: str = "image", *, batched: bool | None = False) -> Tensor:
@@ -30,6 +49,11 @@ def check_image(image: object, name: str = "image", *, batched: bool | None = Fa
         )
     if image.dtype != torch.uint8 and not image.is_floating_point():
         raise ValueError(f"{name} must have dtype uint8 or a floating dtype, got {image.dtype}")
+    if image.shape[-1] == 0 or image.shape[-2] == 0:
+        raise ValueError(
+            f"{name} must have height and width >= 1, got {image.shape[-2]}x{image.shape[-1]} (shape "
+            f"{tuple(image.shape)})"
+        )
     return image
 
 
@@ -50,20 +74,10 @@ def check_boxes(
 ) -> Tensor:
     """Check ``[N, 4]`` xyxy boxes with ``x1 <= x2``, ``y1 <= y2``; with ``inside=True`` also inside
     ``[0, W] x [0, H]`` of ``canvas_size = (H, W)`` (up to ``tol`` pixels)."""
-    if not isinstance(boxes, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(boxes).__name__}")
-    if boxes.ndim != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape [N, 4] (xyxy), got {tuple(boxes.shape)}")
-    if boxes.is_complex() or boxes.dtype == torch.bool:
-        raise ValueError(f"{name} must be real numbers, got dtype {boxes.dtype}")
+    boxes = check_box_tensor(boxes, name, ndim=2)  # Tensor[N, 4], real, finite, x1 <= x2 and y1 <= y2
     if boxes.numel() == 0:
         return boxes
     b = boxes if boxes.is_floating_point() else boxes.double()
-    if not bool(torch.isfinite(b).all()):
-        raise ValueError(f"{name} must be finite, got NaN or inf")
-    if bool(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any()):
-        bad = int(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).nonzero()[0, 0])
-        raise ValueError(f"{name} must be xyxy with x1 <= x2 and y1 <= y2; box {bad} is {b[bad].tolist()}")
     if inside and canvas_size is not None:
         h, w = canvas_size
         outside = (b[:, 0] < -tol) | (b[:, 1] < -tol) | (b[:, 2] > w + tol) | (b[:, 3] > h + tol)
@@ -75,15 +89,6 @@ def check_boxes(
     return boxes
 
 
-def check_probability(p: object, name: str = "p") -> float:
-    """A probability in ``[0, 1]``."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise TypeError(f"{name} must be a float in [0, 1], got {type(p).__name__}")
-    if not (0.0 <= float(p) <= 1.0):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-    return float(p)
-
-
 def check_range(
     value: object,
     name: str,
@@ -91,25 +96,25 @@ def check_range(
     low: float = -math.inf,
     high: float = math.inf,
     allow_equal: bool = True,
+    ordered: bool = True,
 ) -> tuple[float, float]:
-    """A ``(lo, hi)`` pair with ``low <= lo <= hi <= high`` (``lo < hi`` unless ``allow_equal``)."""
-    if not isinstance(value, Sequence) or len(value) != 2:
-        raise ValueError(f"{name} must be a (min, max) pair, got {value!r}")
-    lo, hi = (float(v) for v in value)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi or (not allow_equal and lo == hi):
+    """A ``(lo, hi)`` pair with ``low <= lo <= hi <= high`` (``lo < hi`` unless ``allow_equal``; with
+    ``ordered=False`` any two numbers within ``[low, high]``)."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{name} must be a (min, max) pair, got {type(value).__name__} {value!r:.80}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a (min, max) pair, got {len(value)} values {value!r:.80}")
+    lo, hi = (check_float(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if ordered and (lo > hi or (not allow_equal and lo == hi)):
         raise ValueError(f"{name} must be a finite (min, max) pair with min <= max, got {value!r}")
-    if lo < low or hi > high:
+    if min(lo, hi) < low or max(lo, hi) > high:
         raise ValueError(f"{name} must lie within [{low}, {high}], got {value!r}")
     return lo, hi
 
 
 def check_nonnegative(value: object, name: str) -> float:
     """A finite number ``>= 0``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
+    return check_float(value, name, low=0.0)
 
 
 def max_value(dtype: torch.dtype) -> float:

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_float_like, is_int_like
 from dlprimer.augment import functional as F
 from dlprimer.augment._base import Transform
 from dlprimer.augment._checks import bernoulli, check_probability, check_range, randint, uniform
-from dlprimer.augment.sample import Sample, box_area, select_boxes
+from dlprimer.augment.sample import Sample, select_boxes
+from dlprimer.boxes.convert import box_area
 
 __all__ = ["Cutout", "RandomErasing", "erase_sample"]
 
@@ -55,7 +57,7 @@ def _fill_value(
         else:
             v = torch.rand((c, h, w), generator=gen, dtype=image.dtype)
         return v.to(image.device)
-    if isinstance(value, (int, float)):
+    if is_float_like(value):
         return float(value)
     v = torch.tensor([float(x) for x in value], dtype=torch.float32)
     if v.numel() != c:
@@ -68,9 +70,9 @@ def _check_value(value: object, name: str = "value") -> str | float | tuple[floa
         if value != "random":
             raise ValueError(f"{name} must be 'random', a number or one number per channel, got {value!r}")
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_float_like(value):
         return float(value)
-    if isinstance(value, Sequence) and all(isinstance(v, (int, float)) for v in value):
+    if isinstance(value, Sequence) and all(is_float_like(v) for v in value):
         return tuple(float(v) for v in value)
     raise ValueError(f"{name} must be 'random', a number or one number per channel, got {value!r}")
 
@@ -128,7 +130,7 @@ class Cutout(Transform):
         p: float = 1.0,
         min_visibility: float = 0.0,
     ) -> None:
-        if isinstance(size, int) and not isinstance(size, bool):
+        if is_int_like(size):
             if size <= 0:
                 raise ValueError(f"size must be a positive number of pixels, got {size}")
             self.size: int | tuple[float, float] = size
@@ -137,7 +139,7 @@ class Cutout(Transform):
         self.fill = _check_value(fill, "fill")
         if isinstance(self.fill, str):
             raise ValueError("fill must be a constant (cutout fills with one colour), got 'random'")
-        if not isinstance(n_holes, int) or n_holes < 1:
+        if not is_int_like(n_holes) or n_holes < 1:
             raise ValueError(f"n_holes must be a positive int, got {n_holes!r}")
         self.n_holes = n_holes
         self.p = check_probability(p)
@@ -149,7 +151,7 @@ class Cutout(Transform):
         h, w = sample["image"].shape[-2:]
         fill = self.fill  # in the image's units: [0, 255] for uint8, [0, 1] for float
         for _ in range(self.n_holes):
-            side = self.size if isinstance(self.size, int) else round(uniform(*self.size, generator) * min(h, w))
+            side = self.size if is_int_like(self.size) else round(uniform(*self.size, generator) * min(h, w))
             side = max(1, side)
             cy, cx = randint(0, h - 1, generator), randint(0, w - 1, generator)
             y1, x1 = max(0, cy - side // 2), max(0, cx - side // 2)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from dlprimer._checks import check_float, check_int_pair, is_float_like
 from dlprimer.augment import functional as F
 from dlprimer.augment._base import Transform
 from dlprimer.augment._checks import bernoulli, check_probability, check_range, uniform
@@ -111,9 +112,10 @@ class Resize(Transform):
     """Resize every sample to ``size = (H, W)`` (deterministic)."""
 
     def __init__(self, size: Sequence[int], interpolation: str = "bilinear") -> None:
-        if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        if not isinstance(size, Sequence) or isinstance(size, str) or len(size) != 2:
             raise ValueError(f"size must be (H, W) of positive ints, got {size!r}")
-        self.size, self.interpolation = (int(size[0]), int(size[1])), _check_interpolation(interpolation)
+        self.size = check_int_pair(size, "size", low=1)
+        self.interpolation = _check_interpolation(interpolation)
 
     def forward(self, sample: Sample, generator: torch.Generator | None) -> Sample:
         return resize_sample(sample, self.size, self.interpolation)
@@ -269,10 +271,9 @@ class RandomRotation(Transform):
         min_visibility: float = 0.25,
         min_size: float = 1.0,
     ) -> None:
-        if isinstance(degrees, (int, float)):
-            if degrees < 0:
-                raise ValueError(f"degrees must be >= 0 when a single number, got {degrees}")
-            degrees = (-float(degrees), float(degrees))
+        if is_float_like(degrees):
+            degrees = check_float(degrees, "degrees", low=0.0)
+            degrees = (-degrees, degrees)
         self.degrees = check_range(degrees, "degrees")
         self.interpolation, self.expand, self.fill = _check_interpolation(interpolation), bool(expand), fill
         self.min_visibility, self.min_size = check_drop_args(min_visibility, min_size)
@@ -301,14 +302,12 @@ class RandomAffine(Transform):
         min_visibility: float = 0.25,
         min_size: float = 1.0,
     ) -> None:
-        if isinstance(degrees, (int, float)):
-            degrees = (-abs(float(degrees)), abs(float(degrees)))
-        if isinstance(shear, (int, float)):
-            shear = (-abs(float(shear)), abs(float(shear)))
+        if is_float_like(degrees):
+            degrees = (-abs(check_float(degrees, "degrees")), abs(check_float(degrees, "degrees")))
+        if is_float_like(shear):
+            shear = (-abs(check_float(shear, "shear")), abs(check_float(shear, "shear")))
         self.degrees = check_range(degrees, "degrees")
-        if len(translate) != 2 or not all(0.0 <= float(t) <= 1.0 for t in translate):
-            raise ValueError(f"translate must be a pair of fractions in [0, 1], got {translate!r}")
-        self.translate = (float(translate[0]), float(translate[1]))
+        self.translate = check_range(translate, "translate", low=0.0, high=1.0, ordered=False)
         self.scale = check_range(scale, "scale", low=1e-6)
         self.shear = check_range(shear, "shear", low=-89.0, high=89.0)
         self.interpolation, self.fill = _check_interpolation(interpolation), fill

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._checks import check_probability
 
 __all__ = ["optimal_logit_gap", "smooth_labels", "soft_target_cross_entropy"]
@@ -44,7 +45,7 @@ def smooth_labels(
     else:
         if labels.ndim != 1:
             raise ValueError(f"integer labels must have shape [N], got {tuple(labels.shape)}")
-        if not isinstance(num_classes, int) or num_classes < 1:
+        if not is_int_like(num_classes) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int for integer labels, got {num_classes!r}")
         if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
             raise ValueError(

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._base import MultiSampleTransform
 from dlprimer.augment._checks import check_image, check_nonnegative, check_probability, uniform
 from dlprimer.augment.label_smoothing import smooth_labels
@@ -93,7 +94,7 @@ class _BatchMix:
         self.alpha = check_nonnegative(alpha, "alpha")
         if self.alpha == 0:
             raise ValueError("alpha must be > 0 (Beta(alpha, alpha)), got 0")
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+        if num_classes is not None and (not is_int_like(num_classes) or num_classes < 1):
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         self.num_classes = num_classes
         self.label_smoothing = check_probability(label_smoothing, "label_smoothing")

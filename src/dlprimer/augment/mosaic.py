@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._base import MultiSampleTransform
 from dlprimer.augment._checks import check_range, uniform
 from dlprimer.augment.sample import PER_BOX_KEYS, Sample, check_drop_args, drop_boxes, validate_sample
@@ -46,7 +47,7 @@ def mosaic(
         raise ValueError(f"mosaic needs exactly 4 samples, got {len(samples)}")
     for k, s in enumerate(samples):
         validate_sample(s, name=f"samples[{k}]")
-    if len(output_size) != 2 or not all(isinstance(v, int) and v >= 2 for v in output_size):
+    if len(output_size) != 2 or not all(is_int_like(v) and v >= 2 for v in output_size):
         raise ValueError(f"output_size must be (H, W) of ints >= 2, got {output_size!r}")
     h, w = int(output_size[0]), int(output_size[1])
     cx, cy = (int(c) for c in center)
@@ -134,7 +135,7 @@ class Mosaic(MultiSampleTransform):
         min_visibility: float = 0.25,
         min_size: float = 2.0,
     ) -> None:
-        if len(output_size) != 2 or not all(isinstance(v, int) and v >= 2 for v in output_size):
+        if len(output_size) != 2 or not all(is_int_like(v) and v >= 2 for v in output_size):
             raise ValueError(f"output_size must be (H, W) of ints >= 2, got {output_size!r}")
         self.output_size = (int(output_size[0]), int(output_size[1]))
         self.center = check_range(center, "center", low=0.0, high=1.0)

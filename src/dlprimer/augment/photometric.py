@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_float_like
 from dlprimer.augment import functional as F
 from dlprimer.augment._base import Transform
 from dlprimer.augment._checks import check_range, uniform
@@ -22,7 +23,7 @@ def _factor_range(value: float | Sequence[float] | None, name: str) -> tuple[flo
     """``b`` -> ``(max(0, 1 - b), 1 + b)``; a pair is taken as is (both >= 0); ``None``/0 -> no change."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_float_like(value):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 when a single number, got {value}")
         if value == 0:
@@ -47,7 +48,7 @@ class ColorJitter(Transform):
         self.brightness = _factor_range(brightness, "brightness")
         self.contrast = _factor_range(contrast, "contrast")
         self.saturation = _factor_range(saturation, "saturation")
-        if isinstance(hue, (int, float)) and not isinstance(hue, bool):
+        if is_float_like(hue):
             if not 0 <= hue <= 0.5:
                 raise ValueError(f"hue must be in [0, 0.5] when a single number, got {hue}")
             hue = None if hue == 0 else (-float(hue), float(hue))
@@ -75,7 +76,7 @@ class GaussianNoise(Transform):
     (see :func:`dlprimer.augment.functional.gaussian_noise`)."""
 
     def __init__(self, sigma: float | Sequence[float] = (0.0, 0.05), mean: float = 0.0) -> None:
-        if isinstance(sigma, (int, float)) and not isinstance(sigma, bool):
+        if is_float_like(sigma):
             sigma = (float(sigma), float(sigma))
         self.sigma = check_range(sigma, "sigma", low=0.0)
         self.mean = float(mean)

@@ -8,7 +8,6 @@ tight boxes, labels (the digit) and instance masks -- or from :class:`FolderImag
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlprimer._io import atomic_savefig
 from dlprimer.augment import functional as F
 from dlprimer.augment.compose import Compose
 from dlprimer.augment.dataset import MixingDataset
@@ -174,7 +174,7 @@ def _draw(ax: object, sample: Sample, title: str) -> None:
 
 def save_preview_grid(pairs: Sequence[tuple[Sample, Sample]], out: str | os.PathLike[str], title: str = "") -> Path:
     """Draw the pairs (two pairs per row: original | augmented) and write the figure atomically to ``out``
-    (format from its suffix: png, jpg, pdf, svg)."""
+    (:func:`dlprimer._io.atomic_savefig`; format from its suffix: png, jpg, pdf, svg)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -195,15 +195,8 @@ def save_preview_grid(pairs: Sequence[tuple[Sample, Sample]], out: str | os.Path
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent or Path("."))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="jpeg" if fmt == "jpg" else fmt, dpi=110)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_savefig(fig, out_path, dpi=110)
     finally:
         plt.close(fig)
     return out_path

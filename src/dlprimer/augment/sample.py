@@ -29,13 +29,12 @@ import torch
 from torch import Tensor
 
 from dlprimer.augment._checks import check_boxes, check_image, check_nonnegative, check_probability
+from dlprimer.boxes.convert import box_area, clip_boxes_to_image
 
 __all__ = [
     "PER_BOX_KEYS",
     "Sample",
-    "box_area",
     "boxes_from_masks",
-    "clip_boxes",
     "drop_boxes",
     "select_boxes",
     "validate_sample",
@@ -43,20 +42,6 @@ __all__ = [
 
 Sample = dict[str, Tensor]
 PER_BOX_KEYS: tuple[str, ...] = ("boxes", "labels", "masks", "box_weights")
-
-
-def box_area(boxes: Tensor) -> Tensor:
-    """``[N]`` areas ``(x2 - x1) * (y2 - y1)`` of xyxy boxes (negative extents count as 0)."""
-    return (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
-
-
-def clip_boxes(boxes: Tensor, canvas_size: tuple[int, int]) -> Tensor:
-    """Clamp xyxy boxes to ``[0, W] x [0, H]`` with ``canvas_size = (H, W)``; returns a new tensor."""
-    h, w = canvas_size
-    out = boxes.clone()
-    out[:, 0::2] = out[:, 0::2].clamp(0, w)  # [N, 2]
-    out[:, 1::2] = out[:, 1::2].clamp(0, h)  # [N, 2]
-    return out
 
 
 def boxes_from_masks(masks: Tensor) -> Tensor:
@@ -136,7 +121,7 @@ def drop_boxes(
     """
     if region is None:
         h, w = sample["image"].shape[-2:]
-        clipped = clip_boxes(unclipped, (h, w))
+        clipped = clip_boxes_to_image(unclipped, (h, w))
     else:
         clipped = unclipped.clone()
         clipped[:, 0::2] = clipped[:, 0::2].clamp(region[0], region[2])

@@ -16,7 +16,7 @@ matches torchvision where torchvision has the op; the IoU-family losses are in :
 
 from dlprimer.boxes.anchors import AnchorGenerator
 from dlprimer.boxes.assign import yolov5_build_targets
-from dlprimer.boxes.convert import box_area, box_convert
+from dlprimer.boxes.convert import box_area, box_convert, clip_boxes_to_image
 from dlprimer.boxes.iou import box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
 from dlprimer.boxes.nms import batched_nms, nms
 from dlprimer.boxes.roi_align import RoIAlign, roi_align
@@ -33,6 +33,7 @@ __all__ = [
     "box_convert",
     "box_iou",
     "box_voting",
+    "clip_boxes_to_image",
     "complete_box_iou",
     "distance_box_iou",
     "generalized_box_iou",

@@ -5,16 +5,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_number, check_tensor
+from dlprimer._checks import is_int_like
+from dlprimer.boxes.checks import check_number, check_tensor
 
 
 def output_hw(output_size: object) -> tuple[int, int]:
     """``int`` or ``(h, w)`` -> ``(h, w)`` of positive ints."""
-    size = (output_size, output_size) if isinstance(output_size, int) else output_size
+    size = (output_size, output_size) if is_int_like(output_size) else output_size
     if (
         not isinstance(size, (tuple, list))
         or len(size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+        or not all(is_int_like(v) and v > 0 for v in size)
     ):
         raise ValueError(f"output_size must be a positive int or a pair (height, width) of them, got {output_size!r}")
     return int(size[0]), int(size[1])

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from dlprimer._checks import is_float_like, is_int_like
+
 __all__ = ["AnchorGenerator"]
 
 
@@ -32,18 +34,18 @@ def _as_levels(value: object, name: str) -> tuple[tuple[float, ...], ...]:
         if not isinstance(lvl, (list, tuple)) or not lvl:
             raise ValueError(f"each level of {name} must be a non-empty sequence of numbers, got {lvl!r}")
         for v in lvl:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            if not is_float_like(v) or not v > 0:
                 raise ValueError(f"{name} must hold positive numbers, got {v!r}")
         out.append(tuple(float(v) for v in lvl))
     return tuple(out)
 
 
 def _hw(value: object, name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else value
+    pair = (value, value) if is_int_like(value) else value
     if (
         not isinstance(pair, (list, tuple, torch.Size))
         or len(pair) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair)
+        or not all(is_int_like(v) and v > 0 for v in pair)
     ):
         raise ValueError(f"{name} must be a positive int or a pair (height, width) of them, got {value!r}")
     return int(pair[0]), int(pair[1])

@@ -34,7 +34,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_number, check_tensor
+from dlprimer._checks import is_int_like
+from dlprimer.boxes.checks import check_number, check_tensor
 
 __all__ = ["yolov5_build_targets"]
 
@@ -101,16 +102,16 @@ def yolov5_build_targets(
         strides = [int(s) if isinstance(s, float) and s.is_integer() else s for s in strides]
     if not isinstance(strides, (list, tuple)) or len(strides) != anchors.shape[0]:
         raise ValueError(f"strides must list one stride per anchor layer ({anchors.shape[0]}), got {strides!r}")
-    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    size = (image_size, image_size) if is_int_like(image_size) else image_size
     if (
         not isinstance(size, (list, tuple))
         or len(size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+        or not all(is_int_like(v) and v > 0 for v in size)
     ):
         raise ValueError(f"image_size must be a positive int or (height, width), got {image_size!r}")
     img_h, img_w = int(size[0]), int(size[1])
     for s in strides:
-        if isinstance(s, bool) or not isinstance(s, int) or s <= 0 or img_h % s or img_w % s:
+        if not is_int_like(s) or s <= 0 or img_h % s or img_w % s:
             raise ValueError(f"strides must be positive ints dividing image_size {(img_h, img_w)}, got {s!r}")
     anchor_t = check_number(anchor_t, "anchor_t", low=1.0, low_open=True)
     g = check_number(g, "g", low=0.0, high=1.0)

@@ -18,9 +18,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, compute_dtype
+from dlprimer._checks import check_int_pair
+from dlprimer.boxes.checks import check_boxes, compute_dtype
 
-__all__ = ["FORMATS", "box_area", "box_convert"]
+__all__ = ["FORMATS", "box_area", "box_convert", "clip_boxes_to_image"]
 
 
 def _identity(b: Tensor) -> Tensor:
@@ -90,3 +91,17 @@ def box_area(boxes: Tensor, fmt: str = "xyxy") -> Tensor:
     if fmt == "xyxy":
         return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
     return boxes[..., 2] * boxes[..., 3]
+
+
+def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
+    """Clamp xyxy ``boxes`` (``Tensor[..., 4]``) to the image ``[0, W] x [0, H]``, ``size = (H, W)``.
+
+    Returns a new tensor of the same shape and dtype; equals ``torchvision.ops.clip_boxes_to_image``. A box
+    entirely outside becomes a zero-width or zero-height box (not dropped). The one box-clipping function
+    of dlprimer: :mod:`dlprimer.augment` clips through it.
+    """
+    h, w = check_int_pair(size, "size", low=0)
+    boxes = check_boxes(boxes, "boxes", valid=False)
+    x = boxes[..., 0::2].clamp(min=0, max=w)  # [..., 2]  x1, x2
+    y = boxes[..., 1::2].clamp(min=0, max=h)  # [..., 2]  y1, y2
+    return torch.stack((x, y), dim=-1).reshape(boxes.shape)

@@ -27,9 +27,9 @@ import math
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, compute_dtype
+from dlprimer.boxes.checks import check_boxes, check_number, compute_dtype
 
-__all__ = ["box_iou", "complete_box_iou", "distance_box_iou", "generalized_box_iou"]
+__all__ = ["aspect_term", "box_iou", "complete_box_iou", "distance_box_iou", "generalized_box_iou", "safe_div"]
 
 
 def _prepare(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
@@ -51,7 +51,7 @@ def _prepare(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
     return boxes1.to(dtype), boxes2.to(dtype)
 
 
-def _safe_div(num: Tensor, den: Tensor) -> Tensor:
+def safe_div(num: Tensor, den: Tensor) -> Tensor:
     """``num / den`` where ``den != 0``, else 0 — with finite gradients on both branches."""
     ok = den != 0
     return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
@@ -78,29 +78,29 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise IoU ``Tensor[..., N, M]`` in ``[0, 1]``; 0 where the union is 0 (see module docstring)."""
     b1, b2 = _prepare(boxes1, boxes2)
     inter, union = _inter_union(b1, b2)
-    return _safe_div(inter, union)
+    return safe_div(inter, union)
 
 
 def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise GIoU ``Tensor[..., N, M]`` in ``[-1, 1]``: ``IoU - (|C| - |A ∪ B|) / |C|``."""
     b1, b2 = _prepare(boxes1, boxes2)
     inter, union = _inter_union(b1, b2)
-    iou = _safe_div(inter, union)
+    iou = safe_div(inter, union)
     whc = _enclosing_wh(b1, b2)  # [..., N, M, 2]
     area_c = whc[..., 0] * whc[..., 1]  # [..., N, M]
-    return iou - _safe_div(area_c - union, area_c)
+    return iou - safe_div(area_c - union, area_c)
 
 
 def _diou_iou(b1: Tensor, b2: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     inter, union = _inter_union(b1, b2)
-    iou = _safe_div(inter, union)
+    iou = safe_div(inter, union)
     whc = _enclosing_wh(b1, b2)
     diag2 = whc[..., 0] ** 2 + whc[..., 1] ** 2 + eps  # [..., N, M]
     c1 = (b1[..., :2] + b1[..., 2:]) / 2  # [..., N, 2]
     c2 = (b2[..., :2] + b2[..., 2:]) / 2  # [..., M, 2]
     d = c1[..., :, None, :] - c2[..., None, :, :]  # [..., N, M, 2]
     rho2 = d[..., 0] ** 2 + d[..., 1] ** 2  # [..., N, M]
-    return iou - _safe_div(rho2, diag2), iou
+    return iou - safe_div(rho2, diag2), iou
 
 
 def distance_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tensor:
@@ -132,5 +132,5 @@ def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tenso
     h2 = (b2[..., 3] - b2[..., 1])[..., None, :]
     v = aspect_term(w1, h1, w2, h2)  # [..., N, M]
     with torch.no_grad():
-        alpha = _safe_div(v, 1 - iou + v + eps)
+        alpha = safe_div(v, 1 - iou + v + eps)
     return diou - alpha * v

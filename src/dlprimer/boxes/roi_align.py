@@ -22,8 +22,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dlprimer.boxes._checks import check_number
+from dlprimer._checks import check_bool, check_int
 from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois
+from dlprimer.boxes.checks import check_number
 
 __all__ = ["RoIAlign", "roi_align"]
 
@@ -84,10 +85,8 @@ def roi_align(
     input = check_input(input)
     out_h, out_w = output_hw(output_size)
     spatial_scale = check_scale(spatial_scale)
-    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int):
-        raise TypeError(f"sampling_ratio must be an int (<= 0 for adaptive), got {type(sampling_ratio).__name__}")
-    if not isinstance(aligned, bool):
-        raise TypeError(f"aligned must be a bool, got {type(aligned).__name__}")
+    sampling_ratio = check_int(sampling_ratio, "sampling_ratio")  # <= 0: adaptive, as torchvision
+    aligned = check_bool(aligned, "aligned")
     dtype = input.dtype if input.dtype in (torch.float32, torch.float64) else torch.float32
     batch, xyxy = to_rois(boxes, input, dtype)
     n, c, h, w = input.shape

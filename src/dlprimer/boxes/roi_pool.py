@@ -26,8 +26,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from dlprimer.boxes._checks import check_number
 from dlprimer.boxes._roi_common import check_input, check_scale, output_hw, to_rois
+from dlprimer.boxes.checks import check_number
 
 __all__ = ["RoIPool", "roi_pool"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_scores
+from dlprimer.boxes.checks import check_boxes, check_number, check_scores
 
 __all__ = ["DECAYS", "soft_nms"]
 

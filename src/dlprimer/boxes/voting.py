@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_scores
+from dlprimer.boxes.checks import check_boxes, check_number, check_scores
 from dlprimer.boxes.iou import box_iou
 
 __all__ = ["box_voting"]

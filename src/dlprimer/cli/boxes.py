@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dlprimer._io import prepare_output
 from dlprimer.cli._app import app
 
 boxes_app = typer.Typer(help="Detection geometry: IoU, NMS, anchors, YOLOv5 assignment.", no_args_is_help=True)
@@ -34,6 +36,8 @@ def _parse_box(text: str) -> tuple[float, ...]:
         values = tuple(float(p) for p in parts)
     except ValueError:
         raise ValueError(f"--box must hold numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"--box must hold finite numbers (no inf or nan), got {text!r}")
     return values
 
 
@@ -41,12 +45,14 @@ def _parse_box(text: str) -> tuple[float, ...]:
 def assign_plot(
     box: Annotated[
         list[str] | None,
-        typer.Option(help="ground truth 'class,cx,cy,w,h' normalized to [0, 1]; repeat it; default: a demo set"),
+        typer.Option(
+            "--box", help="Ground truth 'class,cx,cy,w,h' normalized to [0, 1]; repeat it; default: a demo set."
+        ),
     ] = None,
-    image_size: Annotated[int, typer.Option(help="square network input size in pixels")] = 640,
-    anchor_t: Annotated[float, typer.Option(help="anchor width/height ratio threshold")] = 4.0,
-    out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("assign.png"),
-    overwrite: Annotated[bool, typer.Option(help="replace an existing output file")] = False,
+    image_size: Annotated[int, typer.Option("--image-size", help="Square network input size, in pixels.")] = 640,
+    anchor_t: Annotated[float, typer.Option("--anchor-t", help="Anchor width/height ratio threshold.")] = 4.0,
+    out: Annotated[Path, typer.Option("--out", help="Image file to write (.png, .pdf, .svg).")] = Path("assign.png"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
 ) -> None:
     """Draw the YOLOv5 positives (cells x anchors) of each output layer for the given boxes."""
     import torch
@@ -57,8 +63,7 @@ def assign_plot(
     targets = torch.tensor([(0.0, *r) for r in rows], dtype=torch.float64)
     anchors = torch.tensor(YOLOV5_ANCHORS, dtype=torch.float64)
     layers = yolov5_build_targets(targets, anchors, list(YOLOV5_STRIDES), image_size, anchor_t=anchor_t)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
+    prepare_output(out, overwrite=overwrite)
     _draw(targets, layers, image_size, out)
     for layer, (stride, d) in enumerate(zip(YOLOV5_STRIDES, layers, strict=True)):
         per_gt = torch.bincount(d["target"], minlength=len(rows)).tolist()

@@ -7,15 +7,20 @@ VGG-19 at 224×224 profiles in a fraction of a second; ``--speed`` builds the re
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from dlprimer._io import atomic_write_json, prepare_output
 from dlprimer.cli._app import app
+
+#: resource limits: the complexity table runs on the meta device (no memory per element), ``--speed`` on
+#: real tensors; an input or a batch past these is a one-line error instead of an allocation failure
+MAX_INPUT_ELEMENTS = 1 << 31  # C·H·W of one input image
+MAX_SPEED_INPUT_BYTES = 1 << 30  # float32 bytes of the largest --speed batch
+MAX_BATCH_SIZE = 4096
 
 
 def _fmt_count(n: int) -> str:
@@ -25,35 +30,29 @@ def _fmt_count(n: int) -> str:
     return str(n)
 
 
-def _write_json_atomic(path: Path, payload: dict[str, Any], overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise ValueError(f"--json: {str(path)!r} already exists; pass --overwrite to replace it")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"--json: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+def _batch_sizes(text: str) -> tuple[int, ...]:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        sweep = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise ValueError(f"--batch-sizes must be comma-separated ints like 1,2,4,8, got {text!r}") from None
+    if not all(1 <= b <= MAX_BATCH_SIZE for b in sweep):
+        raise ValueError(f"--batch-sizes must be ints between 1 and {MAX_BATCH_SIZE}, got {text!r}")
+    return sweep
 
 
 @app.command("profile")
 def profile_command(
-    model: Annotated[str, typer.Argument(help="Model name from the zoo, e.g. resnet50 (see dlprimer.models).")],
+    model: Annotated[str, typer.Argument(help="Model name from the zoo, e.g. resnet50 (see `dlprimer models list`).")],
     input: Annotated[str, typer.Option("--input", help="Input shape C×H×W, e.g. 3x224x224.")] = "3x224x224",
     rf: Annotated[bool, typer.Option("--rf", help="Add receptive field, jump and start per layer.")] = False,
     speed: Annotated[bool, typer.Option("--speed", help="Measure latency and throughput.")] = False,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write {layers, total} JSON here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the table as JSON (what profile(...).to_dict() returns).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --json file.")] = False,
     num_classes: Annotated[int, typer.Option("--num-classes", help="Classifier outputs.")] = 1000,
     small_input: Annotated[bool, typer.Option("--small-input", help="Small-input (32×32) stem.")] = False,
-    device: Annotated[str, typer.Option("--device", help="Device for --speed: cpu or cuda.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="Device for --speed: auto, cpu or cuda.")] = "auto",
     batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Throughput sweep, e.g. 1,2,4,8.")] = "1,2,4,8,16",
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the totals.")] = False,
 ) -> None:
@@ -67,8 +66,21 @@ def profile_command(
     from dlprimer.analysis.receptive_field import profile_with_receptive_fields
 
     dims = parse_input_shape(input)
-    if json_path is not None and json_path.exists() and not overwrite:
-        raise ValueError(f"--json: {str(json_path)!r} already exists; pass --overwrite to replace it")
+    elements = math.prod(dims)
+    if elements > MAX_INPUT_ELEMENTS:
+        raise ValueError(
+            f"--input {input!r} has {elements:,} values per image; the limit is {MAX_INPUT_ELEMENTS:,} (2^31)"
+        )
+    sweep = _batch_sizes(batch_sizes) if speed else ()
+    if speed and max(sweep) * elements * 4 > MAX_SPEED_INPUT_BYTES:
+        raise ValueError(
+            f"--speed: a batch of {max(sweep)} inputs of {input!r} takes {max(sweep) * elements * 4 / 2**30:.1f} GiB; "
+            f"the limit is {MAX_SPEED_INPUT_BYTES / 2**30:.0f} GiB (use a smaller --input or --batch-sizes)"
+        )
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if json_path is not None:
+        prepare_output(json_path, overwrite=overwrite, option="--json")
     kwargs: dict[str, Any] = {"num_classes": num_classes, "in_channels": dims[0]}
     if small_input:
         kwargs["small_input"] = True
@@ -80,16 +92,6 @@ def profile_command(
     else:
         table = profile(net, dims)
     payload = table.to_dict(with_rf=rf)
-    payload["total"]["model"] = model
-    payload["total"]["units"] = {
-        "params": "count",
-        "macs": "multiply-accumulates",
-        "flops": "floating-point operations (2·MACs)",
-        "other_ops": "element-wise operations",
-        "activation_bytes": "bytes",
-    }
-    if rf:
-        payload["total"]["rf_unknown"] = unknown_rf
 
     console = Console(width=160)
     if not quiet:
@@ -128,10 +130,8 @@ def profile_command(
     if speed:
         from dlprimer.analysis.speed import measure_speed
 
-        try:
-            sweep = tuple(int(b) for b in batch_sizes.split(","))
-        except ValueError:
-            raise ValueError(f"--batch-sizes must be comma-separated ints, got {batch_sizes!r}") from None
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         torch.manual_seed(0)
         real = models.create(model, **kwargs)
         report = measure_speed(real, dims, device=device, batch_sizes=sweep)
@@ -146,5 +146,5 @@ def profile_command(
         )
 
     if json_path is not None:
-        _write_json_atomic(json_path, payload, overwrite)
+        atomic_write_json(json_path, payload)
         console.print(f"wrote {json_path}")

@@ -12,6 +12,7 @@
 from dlprimer.metrics.ap import AP_METHODS, average_precision
 from dlprimer.metrics.classification import (
     AVERAGES,
+    PRF,
     accuracy,
     confusion_matrix,
     f1_score,
@@ -19,12 +20,22 @@ from dlprimer.metrics.classification import (
     precision_recall_f1,
 )
 from dlprimer.metrics.detection_confusion import detection_confusion_matrix
-from dlprimer.metrics.pr_curve import PRCurve, best_f1_threshold, f1_confidence_curve, pr_curve
+from dlprimer.metrics.pr_curve import (
+    F1Confidence,
+    F1Threshold,
+    PRCurve,
+    best_f1_threshold,
+    f1_confidence_curve,
+    pr_curve,
+)
 
 __all__ = [
     "AP_METHODS",
     "AVERAGES",
+    "F1Confidence",
+    "F1Threshold",
     "PRCurve",
+    "PRF",
     "accuracy",
     "average_precision",
     "best_f1_threshold",

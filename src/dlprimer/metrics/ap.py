@@ -1,6 +1,10 @@
 """Average precision from a precision–recall curve, by every common rule, to show why tools disagree.
 
-``average_precision(recall, precision, method)`` with recall non-decreasing (as :func:`pr_curve` returns):
+``average_precision(curve, method=...)`` takes the :class:`~dlprimer.metrics.pr_curve.PRCurve` that
+:func:`~dlprimer.metrics.pr_curve.pr_curve` returns, or keywords ``recall=..., precision=...`` (recall
+non-decreasing). Recall and precision are keyword-only: ``average_precision(precision, recall)`` (the
+order ``pr_curve`` returns them) raises ``TypeError`` instead of computing a wrong number. The rules live in
+:data:`AP_METHODS` (a :class:`dlprimer._registry.Registry` of ``fn(recall, precision) -> AP``):
 
 * ``"step"``: non-interpolated ``Σ (R_n − R_{n−1})·P_n`` (``R_0 = 0``); equals scikit-learn's
   ``average_precision_score`` on a curve with tied scores grouped.
@@ -21,9 +25,12 @@ categories, not weighted by their share as the notes say.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from dlprimer._registry import Registry
 
 __all__ = ["AP_METHODS", "average_precision"]
 
@@ -67,27 +74,54 @@ def _ap_interp101(r: NDArray, p: NDArray) -> float:
     return float(np.trapezoid(np.interp(x, mrec, mpre), x))
 
 
-#: name → function(recall, precision) -> AP
-AP_METHODS: dict[str, Callable[[NDArray, NDArray], float]] = {
+#: name → ``fn(recall, precision) -> AP``
+AP_METHODS: Registry[Callable[[NDArray, NDArray], float]] = Registry("AP method")
+for _name, _fn in {
     "step": _ap_step,
     "voc07": _ap_voc07,
     "voc": _ap_voc,
     "coco": _ap_coco,
     "interp101": _ap_interp101,
-}
+}.items():
+    AP_METHODS.add(_name, _fn)
 
 
-def average_precision(recall: ArrayLike, precision: ArrayLike, method: str = "step") -> float:
-    """AP of a PR curve (``recall[n]`` non-decreasing in [0, 1], ``precision[n]`` in [0, 1]).
+def average_precision(
+    curve: Any = None,
+    /,
+    *,
+    recall: ArrayLike | None = None,
+    precision: ArrayLike | None = None,
+    method: str = "step",
+) -> float:
+    """AP of a PR curve: ``curve`` (a :class:`~dlprimer.metrics.pr_curve.PRCurve`, or any object with
+    ``recall`` and ``precision`` attributes) or the keywords ``recall=`` and ``precision=`` (``[n]`` each,
+    recall non-decreasing in [0, 1], precision in [0, 1]); not both.
 
     A non-increasing recall (scikit-learn's ``precision_recall_curve`` order, with its final
     ``(P=1, R=0)`` point) is flipped first; ``"step"`` then equals ``average_precision_score``.
 
     ``method`` is one of :data:`AP_METHODS` (see the module docstring for each formula). An empty curve
     gives 0.0; NaN recall (no positives) gives NaN.
+
+    >>> from dlprimer.metrics import pr_curve
+    >>> c = pr_curve([0.9, 0.8, 0.7], [1, 0, 1])
+    >>> round(average_precision(c, method="voc07"), 4), round(average_precision(recall=c.recall,
+    ...     precision=c.precision, method="voc07"), 4)
+    (0.8485, 0.8485)
     """
-    if method not in AP_METHODS:
-        raise ValueError(f"method must be one of {sorted(AP_METHODS)}, got {method!r}")
+    fn = AP_METHODS.get(method)
+    if curve is not None:
+        if recall is not None or precision is not None:
+            raise TypeError("average_precision takes a curve or recall=/precision=, not both")
+        if not (hasattr(curve, "recall") and hasattr(curve, "precision")):
+            raise TypeError(
+                "curve must be a PRCurve (with .recall and .precision), got "
+                f"{type(curve).__name__}; pass arrays as average_precision(recall=..., precision=...)"
+            )
+        recall, precision = curve.recall, curve.precision
+    elif recall is None or precision is None:
+        raise TypeError("average_precision needs a curve or both recall= and precision=")
     r = np.asarray(recall, dtype=np.float64)
     p = np.asarray(precision, dtype=np.float64)
     if r.ndim != 1 or r.shape != p.shape:
@@ -102,4 +136,4 @@ def average_precision(recall: ArrayLike, precision: ArrayLike, method: str = "st
         raise ValueError("recall must be monotone within [0, 1] (points in order of score)")
     if np.any((p < 0) | (p > 1)) or np.isnan(p).any():
         raise ValueError("precision must lie in [0, 1]")
-    return AP_METHODS[method](r, p)
+    return fn(r, p)

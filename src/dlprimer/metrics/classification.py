@@ -13,8 +13,31 @@ separate name ``"macro_f1_mean"``, micro (pooled counts) and weighted (by suppor
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from dlprimer._checks import check_int, is_float_like
+from dlprimer._registry import Registry
+
+__all__ = [
+    "AVERAGES",
+    "PRF",
+    "accuracy",
+    "confusion_matrix",
+    "f1_score",
+    "per_class_prf",
+    "precision_recall_f1",
+]
+
+
+class PRF(NamedTuple):
+    """Averaged precision, recall and F1 (floats)."""
+
+    precision: float
+    recall: float
+    f1: float
 
 
 def _labels(y: ArrayLike, name: str) -> NDArray[np.int64]:
@@ -40,8 +63,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | No
     p = _labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))):
-        raise TypeError(f"num_classes must be an integer or None, got {num_classes!r}")
+    if num_classes is not None:
+        num_classes = check_int(num_classes, "num_classes", low=1)
     if num_classes is None and t.size == 0:
         raise ValueError("num_classes cannot be inferred from empty y_true and y_pred; pass num_classes")
     k = int(max(t.max(initial=-1), p.max(initial=-1)) + 1) if num_classes is None else int(num_classes)
@@ -134,12 +157,14 @@ def _weighted(c: NDArray[np.int64], zero_division: float) -> tuple[float, float,
 
 #: Named averages. ``"macro"`` follows the notes (F1 of the mean P and mean R); ``"macro_f1_mean"`` is
 #: scikit-learn's ``average="macro"`` (mean of per-class F1). The two differ whenever classes differ.
-AVERAGES = {
+AVERAGES: Registry = Registry("average")
+for _name, _fn in {
     "macro": _macro_notes,
     "macro_f1_mean": _macro_f1_mean,
     "micro": _micro,
     "weighted": _weighted,
-}
+}.items():
+    AVERAGES.add(_name, _fn)
 
 
 def _prf_from_confusion(c: NDArray[np.int64], zero_division: float) -> dict[str, NDArray]:
@@ -153,9 +178,9 @@ def _prf_from_confusion(c: NDArray[np.int64], zero_division: float) -> dict[str,
 
 
 def _check_zero_division(zero_division: float) -> float:
-    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
-        raise TypeError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
-    z = float(zero_division)
+    if not is_float_like(zero_division):
+        raise TypeError(f"zero_division must be 0.0, 1.0 or nan, got {type(zero_division).__name__} {zero_division!r}")
+    z = float(zero_division)  # type: ignore[arg-type]
     if not (z in (0.0, 1.0) or np.isnan(z)):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
     return z
@@ -167,8 +192,8 @@ def precision_recall_f1(
     average: str = "macro",
     num_classes: int | None = None,
     zero_division: float = 0.0,
-) -> tuple[float, float, float]:
-    """Averaged ``(precision, recall, f1)`` over the classes ``0..K-1``.
+) -> PRF:
+    """Averaged :class:`PRF` ``(precision, recall, f1)`` over the classes ``0..K-1``.
 
     ``average`` is one of :data:`AVERAGES`: ``"macro"`` (the notes: ``Macro-F1 = 2·P̄·R̄/(P̄+R̄)``),
     ``"macro_f1_mean"`` (scikit-learn's macro: mean of per-class F1), ``"micro"`` (pooled counts; equals
@@ -181,14 +206,13 @@ def precision_recall_f1(
     (scikit-learn's ``labels=range(K)``); with ``num_classes=None`` only classes occurring in ``y_true``
     or ``y_pred`` (scikit-learn's default ``labels=None``).
     """
-    if average not in AVERAGES:
-        raise ValueError(f"average must be one of {sorted(AVERAGES)}, got {average!r}")
+    combine = AVERAGES.get(average)
     z = _check_zero_division(zero_division)
     c = confusion_matrix(y_true, y_pred, num_classes)
     if num_classes is None:  # as scikit-learn's labels=None: the classes that occur in either array
         present = (c.sum(axis=0) + c.sum(axis=1)) > 0
         c = c[np.ix_(present, present)]
-    return AVERAGES[average](c, z)
+    return PRF(*combine(c, z))
 
 
 def f1_score(
@@ -199,4 +223,4 @@ def f1_score(
     zero_division: float = 0.0,
 ) -> float:
     """The F1 of :func:`precision_recall_f1` (``average="macro"`` is the notes' Macro-F1)."""
-    return precision_recall_f1(y_true, y_pred, average, num_classes, zero_division)[2]
+    return precision_recall_f1(y_true, y_pred, average, num_classes, zero_division).f1

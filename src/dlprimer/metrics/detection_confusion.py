@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dlprimer._checks import is_int_like
+
 __all__ = ["detection_confusion_matrix"]
 
 
@@ -70,7 +72,7 @@ def detection_confusion_matrix(
     ):
         if len(seq) != n_img:
             raise ValueError(f"{name} must have one entry per image ({n_img}), got {len(seq)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+    if not is_int_like(num_classes) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     K = int(num_classes)
     gb, gimg = _stack(gt_boxes, "gt_boxes", 4, np.float64)

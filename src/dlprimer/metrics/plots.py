@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dlprimer._io import atomic_savefig
+
 if TYPE_CHECKING:  # pragma: no cover
     from dlprimer.metrics.coco import COCOEvalResult
 
@@ -38,7 +40,7 @@ def coco_curves(result: COCOEvalResult, iou: float = 0.5) -> dict[str, np.ndarra
 def plot_coco_curves(result: COCOEvalResult, path: str | os.PathLike[str], iou: float = 0.5) -> None:
     """Write a two-panel figure (PR curves, F1 vs confidence) to ``path`` (PNG/PDF/SVG by extension).
 
-    The file is written to a temporary name in the same folder and moved into place.
+    Written atomically with the user's umask (:func:`dlprimer._io.atomic_savefig`).
     """
     import matplotlib
 
@@ -67,14 +69,7 @@ def plot_coco_curves(result: COCOEvalResult, path: str | os.PathLike[str], iou: 
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    ext = os.path.splitext(target)[1] or ".png"
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.tmp{os.getpid()}{ext}")
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, target)
+        atomic_savefig(fig, path, dpi=120)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

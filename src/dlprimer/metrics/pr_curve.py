@@ -12,7 +12,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["PRCurve", "best_f1_threshold", "f1_confidence_curve", "pr_curve"]
+from dlprimer._checks import check_choice, check_int
+
+__all__ = ["F1Confidence", "F1Threshold", "PRCurve", "best_f1_threshold", "f1_confidence_curve", "pr_curve"]
 
 _TIES = ("group", "keep")
 
@@ -23,6 +25,24 @@ class PRCurve(NamedTuple):
     precision: NDArray[np.float64]
     recall: NDArray[np.float64]
     thresholds: NDArray[np.float64]
+
+
+class F1Threshold(NamedTuple):
+    """The best-F1 operating point of :func:`best_f1_threshold`."""
+
+    threshold: float
+    f1: float
+    precision: float
+    recall: float
+
+
+class F1Confidence(NamedTuple):
+    """F1, precision and recall at each confidence of ``grid`` (float64 ``[G]`` each)."""
+
+    grid: NDArray[np.float64]
+    f1: NDArray[np.float64]
+    precision: NDArray[np.float64]
+    recall: NDArray[np.float64]
 
 
 def _scores_labels(scores: ArrayLike, labels: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -50,12 +70,9 @@ def pr_curve(scores: ArrayLike, labels: ArrayLike, num_positives: int | None = N
     Returns:
         :class:`PRCurve` without sentinel points; empty input gives empty arrays.
     """
-    if ties not in _TIES:
-        raise ValueError(f"ties must be one of {list(_TIES)}, got {ties!r}")
+    check_choice(ties, "ties", _TIES)
     s, lab = _scores_labels(scores, labels)
-    npos = int(lab.sum()) if num_positives is None else num_positives
-    if isinstance(npos, bool) or not isinstance(npos, (int, np.integer)):
-        raise TypeError(f"num_positives must be an integer, got {num_positives!r}")
+    npos = int(lab.sum()) if num_positives is None else check_int(num_positives, "num_positives", low=0)
     if npos < lab.sum():
         raise ValueError(f"num_positives must be >= the number of positive labels ({int(lab.sum())}), got {npos}")
     order = np.argsort(-s, kind="mergesort")  # stable: ties keep input order
@@ -72,18 +89,18 @@ def pr_curve(scores: ArrayLike, labels: ArrayLike, num_positives: int | None = N
 
 def best_f1_threshold(
     scores: ArrayLike, labels: ArrayLike, num_positives: int | None = None
-) -> tuple[float, float, float, float]:
-    """``(threshold, f1, precision, recall)`` at the score threshold with the highest F1.
+) -> F1Threshold:
+    """:class:`F1Threshold` ``(threshold, f1, precision, recall)`` at the score threshold with the highest F1.
 
     Predictions with ``score >= threshold`` are positive. Among equal F1 the highest threshold wins.
     No predictions, or no positives, give ``(inf, 0.0, 0.0, 0.0)``.
     """
     c = pr_curve(scores, labels, num_positives, ties="group")
     if c.precision.size == 0 or not np.any(np.isfinite(c.recall)):
-        return float("inf"), 0.0, 0.0, 0.0
+        return F1Threshold(float("inf"), 0.0, 0.0, 0.0)
     # F1 = 2TP / (n_pred + n_pos) from integer counts, so equal F1 compare equal (no rounding ties)
     s, lab = _scores_labels(scores, labels)
-    npos = int(lab.sum()) if num_positives is None else int(num_positives)
+    npos = int(lab.sum()) if num_positives is None else check_int(num_positives, "num_positives", low=0)
     s_sorted = np.sort(s)[::-1]
     tp = np.cumsum(lab[np.argsort(-s, kind="mergesort")])  # [n] int
     last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # last index of each run of equal scores
@@ -95,19 +112,19 @@ def best_f1_threshold(
     eq = num * den[best] == den * num[best]
     i = int(np.argmax(eq))
     f1 = float(num[i] / den[i]) if num[i] > 0 else 0.0
-    return float(c.thresholds[i]), f1, float(c.precision[i]), float(c.recall[i])
+    return F1Threshold(float(c.thresholds[i]), f1, float(c.precision[i]), float(c.recall[i]))
 
 
 def f1_confidence_curve(
     scores: ArrayLike, labels: ArrayLike, num_positives: int | None = None, grid: ArrayLike | None = None
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """F1, precision and recall at each confidence in ``grid`` (default 101 points in [0, 1]).
+) -> F1Confidence:
+    """:class:`F1Confidence`: F1, precision and recall at each confidence in ``grid`` (default 101 points in [0, 1]).
 
     Returns ``(grid, f1, precision, recall)``; at a confidence above every score, precision is 1 and
     recall 0 (nothing predicted). Used by the F1-vs-confidence plot.
     """
     s, lab = _scores_labels(scores, labels)
-    npos = int(lab.sum()) if num_positives is None else int(num_positives)
+    npos = int(lab.sum()) if num_positives is None else check_int(num_positives, "num_positives", low=0)
     g = np.linspace(0.0, 1.0, 101) if grid is None else np.asarray(grid, dtype=np.float64)
     s_sorted = np.sort(s)
     tp_by_rank = np.cumsum(lab[np.argsort(s, kind="mergesort")][::-1])[::-1]  # positives with score >= s_i
@@ -118,4 +135,4 @@ def f1_confidence_curve(
     recall = tp / npos if npos > 0 else np.zeros(g.shape)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
-    return g, f1, precision.astype(np.float64), recall.astype(np.float64)
+    return F1Confidence(g, f1, precision.astype(np.float64), recall.astype(np.float64))

@@ -1,4 +1,4 @@
-"""Model zoo behind a registry: ``create(name, **kwargs)``, ``list_models()``.
+"""Model zoo behind a registry: ``create(name, **kwargs)``, ``list_models()``, :data:`MODELS`.
 
 Each family lives in its own module and registers its names on import.
 """
@@ -11,6 +11,6 @@ from dlprimer.models import (  # noqa: F401  (registration)
     resnet,
     vgg,
 )
-from dlprimer.models.registry import create, list_models, register_model
+from dlprimer.models.registry import MODELS, create, list_models, register_model
 
-__all__ = ["create", "list_models", "register_model"]
+__all__ = ["MODELS", "create", "list_models", "register_model"]

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dlprimer._checks import is_int_like
+
 
 def _reduce_to(grad: Tensor, shape: torch.Size) -> Tensor:
     """Sum a broadcast gradient back to ``shape``."""
@@ -66,7 +68,7 @@ class Swish(nn.Module):
 
     def __init__(self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1) -> None:
         super().__init__()
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
+        if not is_int_like(num_parameters) or num_parameters < 1:
             raise ValueError(f"num_parameters must be a positive int, got {num_parameters!r}")
         if num_parameters > 1 and not learnable:
             raise ValueError("num_parameters > 1 requires learnable=True")

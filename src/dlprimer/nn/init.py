@@ -30,6 +30,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from dlprimer._registry import Registry
+
 __all__ = ["INIT_SCHEMES", "init_weights", "list_inits"]
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear)
@@ -40,7 +42,9 @@ def _gain(nonlinearity: str) -> float:
     return nn.init.calculate_gain(nonlinearity)
 
 
-INIT_SCHEMES: dict[str, Callable[[torch.Tensor, str], object] | None] = {
+#: name → ``fill(weight, nonlinearity)`` (``None`` for ``default``: leave PyTorch's initialization)
+INIT_SCHEMES: Registry[Callable[[torch.Tensor, str], object] | None] = Registry("init scheme")
+for _name, _fill in {
     "xavier_uniform": lambda w, act: nn.init.xavier_uniform_(w, gain=_gain(act)),
     "xavier_normal": lambda w, act: nn.init.xavier_normal_(w, gain=_gain(act)),
     "kaiming_uniform": lambda w, act: nn.init.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu"),
@@ -48,12 +52,13 @@ INIT_SCHEMES: dict[str, Callable[[torch.Tensor, str], object] | None] = {
     "normal": lambda w, act: nn.init.normal_(w, mean=0.0, std=0.01),
     "zeros": lambda w, act: nn.init.zeros_(w),
     "default": None,
-}
+}.items():
+    INIT_SCHEMES.add(_name, _fill)
 
 
 def list_inits() -> list[str]:
-    """Names accepted by :func:`init_weights`."""
-    return sorted(INIT_SCHEMES)
+    """Names accepted by :func:`init_weights` (``INIT_SCHEMES.names()``)."""
+    return INIT_SCHEMES.names()
 
 
 def init_weights(model: nn.Module, scheme: str = "kaiming_normal", nonlinearity: str = "linear") -> nn.Module:
@@ -62,11 +67,9 @@ def init_weights(model: nn.Module, scheme: str = "kaiming_normal", nonlinearity:
     ``nonlinearity`` sets the Xavier gain (``"linear"`` → 1, ``"tanh"`` → 5/3, ``"relu"`` → √2). Uses the
     global torch RNG: seed it (``dlprimer.train.seed_everything``) for reproducible weights.
     """
-    if not isinstance(scheme, str) or scheme not in INIT_SCHEMES:
-        raise ValueError(f"unknown init scheme {scheme!r}; known schemes: {', '.join(list_inits())}")
+    fill = INIT_SCHEMES.get(scheme)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    fill = INIT_SCHEMES[scheme]
     if fill is None:
         return model
     with torch.no_grad():

@@ -32,8 +32,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_reduction, check_same_shape, compute_dtype
-from dlprimer.boxes.iou import _safe_div, aspect_term
+from dlprimer.boxes.checks import check_boxes, check_number, check_reduction, check_same_shape, compute_dtype
+from dlprimer.boxes.iou import aspect_term, safe_div
 
 __all__ = ["REDUCTIONS", "ciou_loss", "diou_loss", "giou_loss", "iou_loss", "reduce_loss"]
 
@@ -78,7 +78,7 @@ def _iou_parts(b1: Tensor, b2: Tensor, eps: float) -> dict[str, Tensor]:
     inter = torch.where(overlap, iw * ih, torch.zeros_like(iw))  # zero gradient where boxes only touch
     w, h, wg, hg = x2 - x1, y2 - y1, x2g - x1g, y2g - y1g
     union = w * h + wg * hg - inter
-    iou = _safe_div(inter, union + eps)
+    iou = safe_div(inter, union + eps)
     cw = torch.max(x2, x2g) - torch.min(x1, x1g)  # enclosing box
     ch = torch.max(y2, y2g) - torch.min(y1, y1g)
     return {
@@ -98,7 +98,7 @@ def _iou_parts(b1: Tensor, b2: Tensor, eps: float) -> dict[str, Tensor]:
 def _diou(p: dict[str, Tensor], eps: float) -> Tensor:
     diag2 = p["cw"] ** 2 + p["ch"] ** 2 + eps
     rho2 = p["dx"] ** 2 + p["dy"] ** 2
-    return 1 - p["iou"] + _safe_div(rho2, diag2)
+    return 1 - p["iou"] + safe_div(rho2, diag2)
 
 
 def iou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 0.0) -> Tensor:
@@ -117,7 +117,7 @@ def giou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: floa
     b1, b2, eps = _prepare(boxes1, boxes2, reduction, eps)
     p = _iou_parts(b1, b2, eps)
     area_c = p["cw"] * p["ch"]
-    return reduce_loss(1 - p["iou"] + _safe_div(area_c - p["union"], area_c + eps), reduction)
+    return reduce_loss(1 - p["iou"] + safe_div(area_c - p["union"], area_c + eps), reduction)
 
 
 def diou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7) -> Tensor:
@@ -136,5 +136,5 @@ def ciou_loss(boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: floa
     p = _iou_parts(b1, b2, _CIOU_DIOU_EPS)
     v = aspect_term(p["wg"], p["hg"], p["w"], p["h"])
     with torch.no_grad():
-        alpha = _safe_div(v, 1 - p["iou"] + v + eps)
+        alpha = safe_div(v, 1 - p["iou"] + v + eps)
     return reduce_loss(_diou(p, _CIOU_DIOU_EPS) + alpha * v, reduction)

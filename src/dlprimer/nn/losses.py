@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_number, check_reduction, check_same_shape, check_tensor
+from dlprimer.boxes.checks import check_number, check_reduction, check_same_shape, check_tensor
 from dlprimer.nn.iou_losses import REDUCTIONS, ciou_loss, diou_loss, giou_loss, iou_loss, reduce_loss
 
 __all__ = [

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer._checks import is_int_like
+
 _GENERATOR: np.random.Generator = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the default generator and return it."""
     global _GENERATOR
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int_like(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     _GENERATOR = np.random.default_rng(int(seed))
     return _GENERATOR

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch import _random
 
 
@@ -80,7 +81,7 @@ class RandomSampler(Sampler):
                  num_samples: int | None = None, generator: np.random.Generator | None = None) -> None:
         self.data_source, self.replacement = data_source, replacement
         self._num_samples = num_samples
-        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+        if num_samples is not None and (not is_int_like(num_samples)
                                         or num_samples < 1):
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
         self.generator = _random.resolve(generator)
@@ -106,7 +107,7 @@ class BatchSampler(Sampler):
     """Group a sampler's indices into lists of ``batch_size``; ``drop_last`` drops a final short batch."""
 
     def __init__(self, sampler: Sampler | Sequence[int], batch_size: int, drop_last: bool) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        if not is_int_like(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
@@ -186,7 +187,7 @@ def random_shift(images: Any, max_shift: int, generator: np.random.Generator | N
     x = np.asarray(images)
     if x.ndim != 4:
         raise ValueError(f"images must be [N, C, H, W], got shape {x.shape}")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+    if not is_int_like(max_shift) or max_shift < 0:
         raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
     if max_shift == 0 or len(x) == 0:
         return x.copy()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import check_float
 from dlprimer.scratch import _random
 from dlprimer.scratch.autograd import Tensor
 
@@ -34,9 +35,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise ValueError(f"negative_slope {param!r} is not a valid number")
+        slope = 0.01 if param is None else check_float(param, "param")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch import nn
 
 
@@ -22,7 +23,7 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, activation: str = "relu"
     if activation not in acts:
         raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
     for name, v in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        if not is_int_like(v) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
     act = acts[activation]
     g = generator

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_float_like
 from dlprimer.augment._checks import check_color_channels, check_image, check_nonnegative, max_value
 
 __all__ = [
@@ -113,7 +114,7 @@ def adjust_hue(image: Tensor, hue_factor: float) -> Tensor:
     """Shift the hue by ``hue_factor`` turns (``[-0.5, 0.5]``; ±0.5 is the complementary colour)."""
     check_image(image, batched=None)
     check_color_channels(image)
-    if isinstance(hue_factor, bool) or not isinstance(hue_factor, (int, float)) or not -0.5 <= hue_factor <= 0.5:
+    if not is_float_like(hue_factor) or not -0.5 <= hue_factor <= 0.5:
         raise ValueError(f"hue_factor must be a number in [-0.5, 0.5], got {hue_factor!r}")
     if image.shape[-3] == 1 or image.numel() == 0:
         return image.clone()

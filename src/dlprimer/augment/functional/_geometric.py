@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._checks import check_boxes, check_image
+from dlprimer.boxes.convert import clip_boxes_to_image
 
 __all__ = ["crop", "hflip", "resize", "vflip"]
 
@@ -33,15 +35,6 @@ _RESAMPLE_MODES = ("nearest", "bilinear")
 
 def _float_boxes(boxes: Tensor) -> Tensor:
     return boxes if boxes.is_floating_point() else boxes.float()
-
-
-def _clamp_boxes(boxes: Tensor, canvas_size: tuple[int, int]) -> Tensor:
-    """Clamp xyxy boxes to ``[0, W] x [0, H]`` (returns a new tensor)."""
-    h, w = canvas_size
-    out = boxes.clone()
-    out[:, 0::2] = out[:, 0::2].clamp(0, w)  # [N, 2] x-coordinates
-    out[:, 1::2] = out[:, 1::2].clamp(0, h)  # [N, 2] y-coordinates
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- flips
@@ -101,7 +94,7 @@ def crop(
     """
     check_image(image, batched=None)
     for name, v in (("top", top), ("left", left), ("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, int):
+        if not is_int_like(v):
             raise TypeError(f"{name} must be an int, got {type(v).__name__}")
     if height <= 0 or width <= 0:
         raise ValueError(f"height and width must be positive, got height={height}, width={width}")
@@ -111,7 +104,7 @@ def crop(
     check_boxes(boxes)
     b = _float_boxes(boxes)
     shift = torch.tensor([left, top, left, top], dtype=b.dtype, device=b.device)
-    return out, _clamp_boxes(b - shift, (height, width)).to(boxes.dtype)
+    return out, clip_boxes_to_image(b - shift, (height, width)).to(boxes.dtype)
 
 
 # --------------------------------------------------------------------------------------------- resize
@@ -123,17 +116,17 @@ def _output_size(
     ``size=None`` the longer side becomes ``max_size`` (the shorter one truncated), as in v2."""
     h, w = canvas_size
     if size is None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        if not is_int_like(max_size) or max_size < 1:
             raise ValueError(f"max_size must be a positive int when size is None, got {max_size!r}")
         short, long = (w, h) if w <= h else (h, w)
         new_short = int(max_size * short / long)
         if new_short < 1:
             raise ValueError(f"max_size={max_size} would shrink the shorter side {short} of {h}x{w} to 0 pixels")
         return (max_size, new_short) if w <= h else (new_short, max_size)
-    if isinstance(size, int) and not isinstance(size, bool):
+    if is_int_like(size):
         size = [size]
     if not isinstance(size, Sequence) or len(size) not in (1, 2) or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size
+        is_int_like(s) and s > 0 for s in size
     ):
         raise ValueError(f"size must be a positive int, [s] or [h, w] of positive ints, got {size!r}")
     if len(size) == 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from dlprimer._checks import is_int_like
 from dlprimer.augment._checks import check_image
 
 __all__ = ["erase"]
@@ -19,7 +20,7 @@ def erase(image: Tensor, i: int, j: int, h: int, w: int, v: Tensor | float, inpl
     """
     check_image(image, batched=None)
     for name, val in (("i", i), ("j", j), ("h", h), ("w", w)):
-        if isinstance(val, bool) or not isinstance(val, int):
+        if not is_int_like(val):
             raise TypeError(f"{name} must be an int, got {type(val).__name__}")
     if h < 0 or w < 0 or i < 0 or j < 0:
         raise ValueError(f"i, j, h, w must be >= 0, got i={i}, j={j}, h={h}, w={w}")

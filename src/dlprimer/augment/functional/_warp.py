@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dlprimer._checks import is_float_like
 from dlprimer.augment._checks import check_boxes, check_image
-from dlprimer.augment.functional._geometric import _RESAMPLE_MODES, _clamp_boxes, _float_boxes
+from dlprimer.augment.functional._geometric import _RESAMPLE_MODES, _float_boxes
+from dlprimer.boxes.convert import clip_boxes_to_image
 
 __all__ = ["affine", "rotate"]
 
@@ -131,7 +133,7 @@ def _transform_boxes(
     out = torch.cat([lo, hi], dim=1)  # [N, 4]
     if shift != (0.0, 0.0):
         out = out - torch.tensor([shift[0], shift[1], shift[0], shift[1]], dtype=b.dtype, device=b.device)
-    return (_clamp_boxes(out, canvas_size) if clamp else out).to(boxes.dtype)
+    return (clip_boxes_to_image(out, canvas_size) if clamp else out).to(boxes.dtype)
 
 
 def _check_resample(interpolation: str) -> None:
@@ -155,7 +157,7 @@ def affine(
     centre). Output has the input size; boxes are the hulls of their mapped corners, clamped."""
     check_image(image, batched=None)
     _check_resample(interpolation)
-    if not (isinstance(scale, (int, float)) and scale > 0):
+    if not (is_float_like(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
     if len(translate) != 2 or len(shear) != 2:
         raise ValueError(f"translate and shear must be pairs, got translate={translate!r}, shear={shear!r}")

@@ -17,10 +17,99 @@ categories and area ranges at once; the loops are over ``M`` caps and ``T`` thre
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["accumulate", "min_count_for_recall"]
+from dlprimer.metrics.coco._match import Matches
+from dlprimer.metrics.coco._params import EvalParams
+from dlprimer.metrics.coco.dataset import Detections, GroundTruth
+
+__all__ = ["MatchOutcomes", "RankedDetections", "Tables", "accumulate", "min_count_for_recall"]
+
+
+@dataclass(frozen=True)
+class RankedDetections:
+    """The kept detections (``N``) in accumulation order: category, score descending, image, input order
+    (pycocotools' stable mergesort of the concatenated per-image lists).
+
+    ``cat[N]`` category index, ``score[N]``, ``rank[N]`` position within its (image, category) group by
+    score (the cap ``m`` keeps ``rank < m``), ``outside[A, N]`` area outside range ``a`` (an unmatched
+    detection there is ignored, not a false positive).
+    """
+
+    cat: NDArray[np.int64]
+    score: NDArray[np.float64]
+    rank: NDArray[np.int64]
+    outside: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class MatchOutcomes:
+    """What each match (event ``e``) made of its detection: at IoU threshold ``t[e]`` and area range ``a[e]``,
+    detection ``n[e]`` (index into :class:`RankedDetections`) is a true positive (``tp[e]``), ignored
+    (``ignored[e]``: matched to a crowd or out-of-range ground truth) or, if neither, a false positive."""
+
+    t: NDArray[np.int64]
+    a: NDArray[np.int64]
+    n: NDArray[np.int64]
+    tp: NDArray[np.bool_]
+    ignored: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Phase 2's result: ``precision[T, R, K, A, M]``, ``recall[T, K, A, M]``, ``scores[T, R, K, A, M]``
+    (the score at which each recall point is reached); -1 where the category has no ground truth."""
+
+    precision: NDArray[np.float64]
+    recall: NDArray[np.float64]
+    scores: NDArray[np.float64]
+
+
+def accumulate(gt: GroundTruth, dt: Detections, matches: Matches, params: EvalParams) -> Tables:
+    """Phase 2: the matches of phase 1 → precision/recall tables (pycocotools' ``accumulate``).
+
+    Steps: (1) order the kept detections as pycocotools accumulates them; (2) say what each match made of
+    its detection (true positive / ignored); (3) count the non-ignored ground truths per category and area
+    range; (4) build the tables (:func:`tables`).
+    """
+    mt, rng = matches, params.area_array  # [A, 2]
+    # 1. accumulation order: category, score descending, image, input order (pycocotools' mergesort)
+    d = mt.det_index
+    order = np.lexsort((d, dt.img[d], -dt.score[d], dt.cat[d]))
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    d = d[order]
+    area = dt.area[d]
+    ranked = RankedDetections(
+        dt.cat[d], dt.score[d], mt.rank[order], (area[None, :] < rng[:, :1]) | (area[None, :] > rng[:, 1:])
+    )
+    # 2. outcomes of the matches
+    n = where[mt.det]
+    g_ign = mt.gt_ignore[mt.a, mt.gt]  # matched to an ignored ground truth
+    counts = np.ones(len(n), dtype=bool)
+    if gt.ann_ids.dtype.kind in "iu" and bool(np.any(gt.ann_ids == 0)):
+        if params.compat_gt_id_zero:
+            counts = gt.ann_ids[mt.gt] != 0
+        else:
+            warnings.warn(
+                "ground truth has an annotation with id 0: pycocotools counts detections matched to it "
+                "as false positives; dlprimer counts them correctly (compat_gt_id_zero=True copies "
+                "pycocotools)",
+                UserWarning,
+                stacklevel=4,
+            )
+    ignored = g_ign | (~counts & ranked.outside[mt.a, n])
+    outcomes = MatchOutcomes(mt.t, mt.a, n, counts & ~ignored, ignored)
+    # 3. non-ignored ground truths per category and area range
+    K, A = len(gt.category_ids), len(rng)
+    keep = ~mt.gt_ignore  # [A, G]
+    npig = np.stack([np.bincount(gt.cat[keep[a]], minlength=K) for a in range(A)], axis=1)  # [K, A]
+    # 4. the tables
+    return tables(ranked, outcomes, npig, params)
 
 
 def min_count_for_recall(npig: NDArray[np.int64], rec_thresholds: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -58,31 +147,22 @@ def _segment_cumsum(x: NDArray, row: NDArray[np.int64]) -> NDArray:
     return cs - (cs[first] - x[first])
 
 
-def accumulate(
-    cat: NDArray[np.int64],
-    score: NDArray[np.float64],
-    rank: NDArray[np.int64],
-    outside: NDArray[np.bool_],
-    ev_t: NDArray[np.int64],
-    ev_a: NDArray[np.int64],
-    ev_n: NDArray[np.int64],
-    ev_tp: NDArray[np.bool_],
-    ev_ignored: NDArray[np.bool_],
-    npig: NDArray[np.int64],
-    n_iou: int,
-    rec_thresholds: NDArray[np.float64],
-    max_dets: NDArray[np.int64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def tables(ranked: RankedDetections, outcomes: MatchOutcomes, npig: NDArray[np.int64], params: EvalParams) -> Tables:
     """Precision ``[T, R, K, A, M]``, recall ``[T, K, A, M]`` and scores ``[T, R, K, A, M]``.
 
-    Detections (``N``) must be in accumulation order: by category, then score descending, then image,
-    then input order; ``rank[N]`` is the position within the (image, category) group. An unmatched
-    detection is ignored in area range ``a`` iff ``outside[a, n]``, else a false positive. Matches are
-    events ``e`` (threshold ``ev_t``, area ``ev_a``, detection ``ev_n``) that make the detection a true
-    positive (``ev_tp``), ignored (``ev_ignored``) or, if neither, a false positive. ``npig[K, A]``
-    counts non-ignored ground truths.
+    ``ranked`` in accumulation order; an unmatched detection is ignored in area range ``a`` iff
+    ``ranked.outside[a, n]``, else a false positive; ``outcomes`` override that for matched ones.
+    ``npig[K, A]`` counts non-ignored ground truths.
     """
-    T, (A, _), (K, R), M = n_iou, outside.shape, (npig.shape[0], len(rec_thresholds)), len(max_dets)
+    cat, score, rank, outside = ranked.cat, ranked.score, ranked.rank, ranked.outside
+    ev_t, ev_a, ev_n, ev_tp, ev_ignored = outcomes.t, outcomes.a, outcomes.n, outcomes.tp, outcomes.ignored
+    rec_thresholds, max_dets = params.rec_thresholds, np.asarray(params.max_dets, dtype=np.int64)
+    T, (A, _), (K, R), M = (
+        len(params.iou_thresholds),
+        outside.shape,
+        (npig.shape[0], len(rec_thresholds)),
+        len(max_dets),
+    )
     precision = -np.ones((T, R, K, A, M))
     recall = -np.ones((T, K, A, M))
     scores = -np.ones((T, R, K, A, M))
@@ -137,4 +217,4 @@ def accumulate(
         precision[..., m_i] = np.where(has_gt[..., None], q, -1.0).transpose(0, 3, 2, 1)
         scores[..., m_i] = np.where(has_gt[..., None], ss, -1.0).transpose(0, 3, 2, 1)
         recall[..., m_i] = np.where(has_gt, rec, -1.0).transpose(0, 2, 1)
-    return precision, recall, scores
+    return Tables(precision, recall, scores)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Masks", "decode_rle_string", "masks_from_segmentations", "mask_iou_pairs"]
+from dlprimer.metrics.coco._polygons import polygon_intervals
 
-_SCALE = 5.0
+__all__ = ["Masks", "decode_rle_string", "decode_rle_strings", "masks_from_segmentations", "mask_iou_pairs"]
 
 
 class Masks:
@@ -35,8 +35,21 @@ class Masks:
     def __init__(self, parts: list[tuple[NDArray, NDArray]], h: NDArray, w: NDArray) -> None:
         counts = np.array([len(s) for s, _ in parts], dtype=np.int64)
         self.off = np.r_[0, np.cumsum(counts)]
-        self.start = np.concatenate([s for s, _ in parts]) if parts else np.zeros(0, np.int64)
-        self.end = np.concatenate([e for _, e in parts]) if parts else np.zeros(0, np.int64)
+        self.start = np.concatenate([s for s, _ in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self.end = np.concatenate([e for _, e in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self._finish(h, w)
+
+    @classmethod
+    def from_intervals(cls, item: NDArray, start: NDArray, end: NDArray, h: NDArray, w: NDArray) -> Masks:
+        """Masks from intervals tagged with their mask index ``item`` (any order; kept in order per mask)."""
+        order = np.argsort(item, kind="stable")
+        self = cls.__new__(cls)
+        self.off = np.r_[0, np.cumsum(np.bincount(item, minlength=len(h)))].astype(np.int64)
+        self.start, self.end = start[order].astype(np.int64), end[order].astype(np.int64)
+        self._finish(h, w)
+        return self
+
+    def _finish(self, h: NDArray, w: NDArray) -> None:
         self.h = np.asarray(h, dtype=np.int64)
         self.w = np.asarray(w, dtype=np.int64)
         lengths = self.end - self.start
@@ -66,6 +79,53 @@ def decode_rle_string(s: str | bytes) -> NDArray[np.int64]:
     return out
 
 
+def _segment_starts(seg: NDArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Start index and length of each run of equal values in the sorted ``seg``."""
+    starts = np.r_[0, np.flatnonzero(seg[1:] != seg[:-1]) + 1] if seg.size else np.zeros(0, np.int64)
+    return starts, np.diff(np.r_[starts, seg.size])
+
+
+def _segment_cumsum(x: NDArray, seg: NDArray) -> NDArray:
+    """Inclusive cumulative sum of ``x`` restarting where the sorted key ``seg`` changes."""
+    cs = np.cumsum(x)
+    starts, lens = _segment_starts(seg)
+    return cs - np.repeat(cs[starts] - x[starts], lens)
+
+
+def decode_rle_strings(strings: list[bytes]) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """Counts of many compressed COCO RLE strings at once: ``(counts [C], item [C], bad)``.
+
+    ``item[c]`` is the string a count belongs to (non-decreasing); ``bad`` is the index of the first
+    truncated string (its last character continues a number), or -1. Same decoding as
+    :func:`decode_rle_string`, with no Python loop over strings.
+    """
+    lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    c = np.frombuffer(b"".join(strings), dtype=np.uint8).astype(np.int64) - 48
+    if c.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
+    last = (c & 0x20) == 0  # a number ends at a character without the continuation bit
+    final = np.cumsum(lens)[lens > 0] - 1
+    truncated = np.flatnonzero(~last[final])
+    if truncated.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), int(np.flatnonzero(lens > 0)[truncated[0]])
+    ends = np.flatnonzero(last)
+    starts = np.r_[0, ends[:-1] + 1]
+    k = np.arange(c.size) - np.repeat(starts, ends - starts + 1)  # digit position inside its number
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    neg = (c[ends] & 0x10) != 0
+    x = x - np.where(neg, np.left_shift(1, 5 * (ends - starts + 1)), 0)  # sign extension
+    item = np.repeat(np.arange(len(strings)), lens)[ends]  # [C]
+    first, size = _segment_starts(item)
+    m = np.arange(len(x)) - np.repeat(first, size)  # position inside its string
+    # counts[m] = x[m] + counts[m - 2] for m >= 3: running sums along the odd and the even (from 2) chains
+    sel = np.flatnonzero(m >= 1)
+    key = item[sel] * 2 + (m[sel] & 1)
+    o = np.argsort(key, kind="stable")
+    out = x.copy()
+    out[sel[o]] = _segment_cumsum(x[sel][o], key[o])
+    return out, item, -1
+
+
 def _intervals_from_counts(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
     ends = np.cumsum(counts)
     on = np.arange(1, len(counts), 2)  # runs 1, 3, 5 ... are ones
@@ -74,90 +134,39 @@ def _intervals_from_counts(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]
     return s[keep], e[keep]
 
 
-def _toggles_from_polygon(xy: NDArray[np.float64], h: int, w: int) -> NDArray[np.int64]:
-    """Toggle positions (column-major) of one polygon, as pycocotools' ``rleFrPoly`` computes them."""
-    k = len(xy) // 2
-    if k == 0:
-        return np.zeros(0, dtype=np.int64)
-    x = (_SCALE * xy[0 : 2 * k : 2] + 0.5).astype(np.int64)  # C (int) cast: truncation toward zero
-    y = (_SCALE * xy[1 : 2 * k : 2] + 0.5).astype(np.int64)
-    xs, ys = x, y
-    xe, ye = np.r_[x[1:], x[:1]], np.r_[y[1:], y[:1]]
-    dx, dy = np.abs(xe - xs), np.abs(ys - ye)
-    flip = ((dx >= dy) & (xs > xe)) | ((dx < dy) & (ys > ye))
-    xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
-    ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
-    horiz = dx >= dy
-    n_pts = np.where(horiz, dx, dy) + 1  # points per edge
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(horiz, (ye - ys) / np.where(dx == 0, 1, dx), (xe - xs) / np.where(dy == 0, 1, dy))
-    s = np.where(horiz & (dx == 0), 0.0, s)  # dx = dy = 0: one point, slope unused
-    edge = np.repeat(np.arange(k), n_pts)
-    d = np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
-    span = np.where(horiz, dx, dy)[edge]
-    t = np.where(flip[edge], span - d, d)
-    h_e = horiz[edge]
-    u = np.where(h_e, t + xs[edge], (xs[edge] + s[edge] * t + 0.5).astype(np.int64))
-    v = np.where(h_e, (ys[edge] + s[edge] * t + 0.5).astype(np.int64), t + ys[edge])
-    # x-crossings, sampled at pixel centres, then down-sampled
-    j = np.flatnonzero(u[1:] != u[:-1]) + 1
-    xd = np.where(u[j] < u[j - 1], u[j], u[j] - 1).astype(np.float64)
-    xd = (xd + 0.5) / _SCALE - 0.5
-    ok = (np.floor(xd) == xd) & (xd >= 0) & (xd <= w - 1)
-    j, xd = j[ok], xd[ok]
-    yd = np.minimum(v[j], v[j - 1]).astype(np.float64)
-    yd = (yd + 0.5) / _SCALE - 0.5
-    yd = np.ceil(np.clip(yd, 0, h))
-    return xd.astype(np.int64) * h + yd.astype(np.int64)
-
-
-def _intervals_from_toggles(toggles: NDArray[np.int64], hw: int) -> tuple[NDArray, NDArray]:
-    """On-intervals from toggle positions: a position toggled an odd number of times flips the state."""
-    pos, cnt = np.unique(toggles, return_counts=True)
-    pos = pos[(cnt % 2 == 1) & (pos < hw)]
-    if len(pos) % 2:
-        pos = np.r_[pos, hw]
-    return pos[0::2], pos[1::2]
-
-
-def _union(parts: list[tuple[NDArray, NDArray]]) -> tuple[NDArray, NDArray]:
-    """Union of interval sets (pycocotools' ``merge`` of several polygons of one object)."""
-    if len(parts) == 1:
-        return parts[0]
-    s = np.concatenate([p[0] for p in parts])
-    e = np.concatenate([p[1] for p in parts])
-    if s.size == 0:
-        return s, e
-    order = np.argsort(s, kind="stable")
-    s, e = s[order], e[order]
-    reach = np.maximum.accumulate(e)
-    new = np.r_[True, s[1:] > reach[:-1]]  # an interval starting after everything before it ends
-    starts = s[new]
-    ends = reach[np.r_[np.flatnonzero(new)[1:] - 1, len(s) - 1]]
-    return starts, ends
-
-
 def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
+    """One segmentation as intervals; every error names ``where`` (file, record and field)."""
+    try:
+        return _one_unnamed(segm, h, w, where)
+    except (ValueError, TypeError, OverflowError) as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from None
+
+
+def _size(value: object) -> tuple[int, int]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
+        raise ValueError(f"RLE size must be [height, width] (two non-negative integers), got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def _one_unnamed(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[NDArray, NDArray], int, int]:
     if isinstance(segm, list):
-        if h is None or w is None:
-            raise ValueError(f"{where}: polygon segmentations need the image's 'height' and 'width'")
-        if not segm:
-            return (np.zeros(0, np.int64), np.zeros(0, np.int64)), h, w
-        polys = []
-        boxes = len(segm[0]) == 4  # pycocotools reads such a list as boxes
-        for p in segm:
-            xy = np.asarray(p, dtype=np.float64).reshape(-1)
-            if not np.all(np.isfinite(xy)):
-                raise ValueError(f"{where}: segmentation coordinates must be finite")
-            if boxes:
-                x0, y0, bw, bh = xy[:4]
-                xy = np.array([x0, y0, x0, y0 + bh, x0 + bw, y0 + bh, x0 + bw, y0])
-            polys.append(_intervals_from_toggles(_toggles_from_polygon(xy, h, w), h * w))
-        return _union(polys), h, w
+        hw = _polygon_size(h, w, where)
+        coords = _polygons(segm, where)
+        _, start, end = polygon_intervals(
+            coords, np.zeros(len(coords), np.int64), *(np.full(len(coords), v) for v in hw)
+        )
+        return (start, end), *hw
     if isinstance(segm, dict) and "counts" in segm and "size" in segm:
-        rh, rw = (int(v) for v in segm["size"])
+        rh, rw = _size(segm["size"])
         counts = segm["counts"]
         if isinstance(counts, list):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+                raise ValueError("RLE counts must be a list of integers (or a compressed string)")
             c = np.asarray(counts, dtype=np.int64)
         elif isinstance(counts, (str, bytes)):
             c = decode_rle_string(counts)
@@ -172,14 +181,93 @@ def _one(segm: object, h: int | None, w: int | None, where: str) -> tuple[tuple[
 def masks_from_segmentations(
     segms: list, heights: list[int | None], widths: list[int | None], where: list[str]
 ) -> Masks:
-    """Masks of a list of COCO segmentations (image sizes per item; ``where`` names each record)."""
-    parts, hs, ws = [], [], []
-    for segm, h, w, name in zip(segms, heights, widths, where, strict=True):
-        iv, mh, mw = _one(segm, h, w, name)
-        parts.append(iv)
-        hs.append(mh)
-        ws.append(mw)
-    return Masks(parts, np.array(hs, dtype=np.int64), np.array(ws, dtype=np.int64))
+    """Masks of a list of COCO segmentations (image sizes per item; ``where`` names each record).
+
+    Compressed RLE strings (what detectors write) are decoded all at once (:func:`decode_rle_strings`);
+    polygons and uncompressed RLE one by one.
+    """
+    n = len(segms)
+    hs, ws = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    compressed, strings = [], []
+    for i, segm in enumerate(segms):
+        if type(segm) is dict and isinstance(segm.get("counts"), (str, bytes)) and "size" in segm:
+            try:
+                hs[i], ws[i] = _size(segm["size"])
+            except ValueError as exc:
+                raise ValueError(f"{where[i]}: {exc}") from None
+            counts = segm["counts"]
+            compressed.append(i)
+            strings.append(counts.encode() if isinstance(counts, str) else bytes(counts))
+    counts, item, bad = decode_rle_strings(strings)
+    if bad >= 0:
+        i = compressed[bad]
+        raise ValueError(f"{where[i]}: compressed RLE string is truncated: {segms[i]['counts'][:40]!r}")
+    comp = np.asarray(compressed, dtype=np.int64)
+    ends = _segment_cumsum(counts, item) if counts.size else counts  # pixel index after each run
+    total = np.zeros(len(comp), np.int64)
+    if counts.size:
+        last = np.r_[np.flatnonzero(item[1:] != item[:-1]), len(item) - 1]  # last count of each string
+        total[item[last]] = ends[last]
+    hw = hs[comp] * ws[comp]
+    negative = np.bincount(item[counts < 0], minlength=len(comp)) > 0
+    wrong = np.flatnonzero(negative | (total > hw))
+    if len(wrong):
+        i = int(comp[wrong[0]])
+        raise ValueError(f"{where[i]}: RLE counts must be non-negative and sum to at most h*w={int(hw[wrong[0]])}")
+    first, size = _segment_starts(item)
+    m = np.arange(len(counts)) - np.repeat(first, size)
+    odd = np.flatnonzero(m % 2 == 1)  # runs 1, 3, 5 ... are ones: [end of the previous run, end of this one)
+    s_b, e_b, it_b = ends[odd - 1], ends[odd], comp[item[odd]] if len(comp) else item[odd]
+    keep = e_b > s_b
+    items, starts, stops = [it_b[keep]], [s_b[keep]], [e_b[keep]]
+    done = np.zeros(n, bool)
+    done[comp] = True
+    coords, owner = [], []  # polygons of every object, rasterized together
+    for i, segm in enumerate(segms):
+        if type(segm) is list and not done[i]:
+            hs[i], ws[i] = _polygon_size(heights[i], widths[i], where[i])
+            for xy in _polygons(segm, where[i]):
+                coords.append(xy)
+                owner.append(i)
+            done[i] = True
+    if coords:
+        o = np.asarray(owner, dtype=np.int64)
+        it_p, s_p, e_p = polygon_intervals(coords, o, hs[o], ws[o])
+        items.append(it_p)
+        starts.append(s_p)
+        stops.append(e_p)
+    for i in np.flatnonzero(~done):
+        (s, e), hs[i], ws[i] = _one(segms[i], heights[i], widths[i], where[i])
+        items.append(np.full(len(s), i, np.int64))
+        starts.append(s)
+        stops.append(e)
+    return Masks.from_intervals(np.concatenate(items), np.concatenate(starts), np.concatenate(stops), hs, ws)
+
+
+def _polygon_size(h: int | None, w: int | None, where: str) -> tuple[int, int]:
+    if h is None or w is None:
+        raise ValueError(f"{where}: polygon segmentations need the image's 'height' and 'width'")
+    return h, w
+
+
+def _polygons(segm: list, where: str) -> list[NDArray[np.float64]]:
+    """The polygons of one object as float64 arrays (a list of 4-number lists is read as boxes, as pycocotools)."""
+    if not segm:
+        return []
+    if not all(type(p) is list and set(map(type, p)) <= {int, float} for p in segm):
+        bad = next(p for p in segm if type(p) is not list or not set(map(type, p)) <= {int, float})
+        raise ValueError(f"{where}: a polygon must be a list of numbers [x0, y0, x1, y1, ...], got {str(bad)[:60]}")
+    boxes = len(segm[0]) == 4  # pycocotools reads such a list as boxes
+    out = []
+    for p in segm:
+        xy = np.asarray(p, dtype=np.float64)
+        if not np.all(np.isfinite(xy)):
+            raise ValueError(f"{where}: segmentation coordinates must be finite")
+        if boxes:
+            x0, y0, bw, bh = xy[:4]
+            xy = np.array([x0, y0, x0, y0 + bh, x0 + bw, y0 + bh, x0 + bw, y0])
+        out.append(xy)
+    return out
 
 
 def mask_iou_pairs(

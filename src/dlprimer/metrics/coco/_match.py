@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco._io import Detections, GroundTruth
+from dlprimer.metrics.coco.dataset import Detections, GroundTruth
 
 __all__ = ["Matches", "box_iou_coco", "match"]
 
@@ -118,11 +118,14 @@ def match(
     area_ranges: NDArray[np.float64],
     max_det: int,
     pair_iou: PairIoU | None = None,
+    ignore: NDArray[np.bool_] | None = None,
 ) -> Matches:
     """Greedy COCO matching for all images, categories, IoU thresholds ``[T]`` and area ranges ``[A, 2]``.
 
     ``pair_iou(det_rows, gt_rows)`` gives the IoU of paired detections and ground truths (default: boxes,
-    :func:`box_iou_coco`; masks for ``iou_type="segm"``).
+    :func:`box_iou_coco`; masks for ``iou_type="segm"``, OKS for ``"keypoints"``). ``ignore[G]`` marks ground
+    truths ignored in every area range (default: the crowd ones; keypoints add those without visible
+    keypoints); only crowd ground truths can absorb several detections.
     """
     T, A, G = len(iou_thresholds), len(area_ranges), len(gt.area)
     thr = np.minimum(iou_thresholds, 1 - 1e-10)  # [T] pycocotools' cap for t = 1
@@ -131,8 +134,9 @@ def match(
         gt, det, max_det, float(thr.min()) if T else np.inf, pair_iou
     )
     N = len(det_index)
+    ignore = gt.iscrowd if ignore is None else ignore
     gt_ignore = (
-        gt.iscrowd[None, :] | (gt.area[None, :] < area_ranges[:, :1]) | (gt.area[None, :] > area_ranges[:, 1:])
+        ignore[None, :] | (gt.area[None, :] < area_ranges[:, :1]) | (gt.area[None, :] > area_ranges[:, 1:])
     )  # [A, G]
     events: list[tuple[NDArray, ...]] = []
     empty = np.zeros(0, dtype=np.int64)

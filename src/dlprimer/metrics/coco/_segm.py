@@ -3,8 +3,9 @@
 pycocotools' ``loadRes`` looks at the *first* result: if it has a non-empty ``bbox``, every result is
 read as a box result (``area = w*h``; a result without ``segmentation`` gets its box as a polygon);
 otherwise results are masks (``area`` = mask pixel count). Ground truth keeps its ``area`` field.
-Polygons and uncompressed RLE need the image's ``height`` and ``width``; an RLE whose ``size`` differs
-from its image's size is an error.
+Polygons need the image's ``height`` and ``width``; an RLE keeps its own ``size`` (pycocotools' rule: it
+need not match the image entry; a detection and a ground truth whose masks differ in size have IoU -1 and
+never match).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco._io import (
+from dlprimer.metrics.coco._masks import Masks, mask_iou_pairs, masks_from_segmentations
+from dlprimer.metrics.coco.dataset import (
     Detections,
     GroundTruth,
     _column,
@@ -24,7 +26,6 @@ from dlprimer.metrics.coco._io import (
     _source,
     load_detections,
 )
-from dlprimer.metrics.coco._masks import Masks, mask_iou_pairs, masks_from_segmentations
 
 __all__ = ["SegmData", "load_segm"]
 
@@ -54,14 +55,7 @@ def _masks(segms: list, img: NDArray, h: NDArray, w: NDArray, src: str, section:
     where = [f"{src}: {section}[{i}].segmentation" for i in range(len(segms))]
     hh = [int(v) if v >= 0 else None for v in h[img]]
     ww = [int(v) if v >= 0 else None for v in w[img]]
-    masks = masks_from_segmentations(segms, hh, ww, where)
-    bad = np.flatnonzero(((h[img] >= 0) & (masks.h != h[img])) | ((w[img] >= 0) & (masks.w != w[img])))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(
-            f"{where[i]}: RLE size [{masks.h[i]}, {masks.w[i]}] differs from its image's [{h[img][i]}, {w[img][i]}]"
-        )
-    return masks
+    return masks_from_segmentations(segms, hh, ww, where)
 
 
 def load_segm(gt_data: dict, gt: GroundTruth, dt: list | str | os.PathLike[str], gt_src: str) -> SegmData:

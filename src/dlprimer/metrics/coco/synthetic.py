@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_coco"]
+__all__ = ["make_coco", "make_coco_keypoints"]
 
 
 def make_coco(
@@ -93,3 +93,50 @@ def make_coco(
         a["id"] = int(i + 1 + (seed % 3) * 1000)
     dets = [dets[i] for i in rng.permutation(len(dets))]
     return {"images": images, "annotations": anns, "categories": categories}, dets
+
+
+def make_coco_keypoints(
+    seed: int = 0,
+    n_images: int = 20,
+    n_categories: int = 2,
+    n_keypoints: int = 17,
+    gt_per_image: float = 3.0,
+    dt_per_image: float = 6.0,
+) -> tuple[dict, list[dict]]:
+    """Keypoint ground truth and results (``keypoints`` ``[x, y, v] * n_keypoints``), seeded.
+
+    Built on :func:`make_coco`'s boxes: keypoints inside each box; unlabelled ones are ``(0, 0, 0)``; some
+    ground truths have no visible keypoint (``num_keypoints`` 0, ignored by COCO), some are crowd; about
+    half the results are noisy copies of a ground truth's keypoints (noise scaled by the object size), the
+    rest random; tied scores.
+    """
+    gt, boxes_dt = make_coco(seed, n_images, n_categories, gt_per_image, dt_per_image, crowd_fraction=0.08)
+    rng = np.random.default_rng(seed + 7919)
+    for a in gt["annotations"]:
+        x, y, w, h = a["bbox"]
+        kx = np.round(x + rng.random(n_keypoints) * w, 2)
+        ky = np.round(y + rng.random(n_keypoints) * h, 2)
+        v = rng.choice([0, 1, 2], n_keypoints, p=[0.3, 0.2, 0.5]) if rng.random() > 0.1 else np.zeros(n_keypoints)
+        kx, ky = np.where(v > 0, kx, 0.0), np.where(v > 0, ky, 0.0)
+        a["keypoints"] = [float(t) for t in np.stack([kx, ky, v], axis=1).reshape(-1)]
+        a["num_keypoints"] = int(np.count_nonzero(v))
+    by_image: dict[int, list[dict]] = {}
+    for a in gt["annotations"]:
+        by_image.setdefault(a["image_id"], []).append(a)
+    results = []
+    for d in boxes_dt:
+        anns = by_image.get(d["image_id"], [])
+        if anns and rng.random() < 0.5:
+            src = anns[int(rng.integers(len(anns)))]
+            k = np.asarray(src["keypoints"], dtype=np.float64).reshape(-1, 3)
+            size = np.sqrt(max(src["area"], 1.0))
+            xy = k[:, :2] + rng.normal(0, 0.01 + 0.08 * rng.random(), (n_keypoints, 2)) * size
+            cat = src["category_id"] if rng.random() < 0.9 else d["category_id"]
+        else:
+            x, y, w, h = d["bbox"]
+            xy = np.stack([x + rng.random(n_keypoints) * w, y + rng.random(n_keypoints) * h], axis=1)
+            cat = d["category_id"]
+        kp = np.concatenate([np.round(xy, 2), np.ones((n_keypoints, 1))], axis=1)
+        results.append({"image_id": d["image_id"], "category_id": cat, "keypoints": [float(t) for t in kp.reshape(-1)],
+                        "score": d["score"]})  # fmt: skip
+    return gt, results

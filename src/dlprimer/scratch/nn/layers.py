@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import is_float_like, is_int_like
 from dlprimer.scratch import _random
 from dlprimer.scratch import functional as F
 from dlprimer.scratch.autograd import Tensor
@@ -20,7 +21,7 @@ from dlprimer.scratch.ops._checks import pair
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_int_like(value) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
@@ -144,7 +145,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        if not is_float_like(p) or not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability p must be in [0, 1], got {p!r}")
         self.p, self.generator = float(p), generator
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch import functional as F
 from dlprimer.scratch.autograd import Tensor
 from dlprimer.scratch.nn.layers import _positive_int
@@ -82,7 +83,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, dtype: Any = np.float32) -> None:
         super().__init__()
-        ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        ns = (int(normalized_shape),) if is_int_like(normalized_shape) else tuple(normalized_shape)
         self.normalized_shape, self.eps = ns, eps
         if elementwise_affine:
             self.weight = Parameter(np.ones(ns, dtype=dtype))

@@ -1,4 +1,8 @@
-"""Argument checks shared by the ops: every bad input becomes a ValueError/TypeError that names it."""
+"""Array checks shared by the ops: every bad input becomes a ValueError/TypeError that names it.
+
+Numbers and choices go through :mod:`dlprimer._checks` (NumPy only: Python and NumPy scalars accepted,
+``TypeError`` for a wrong type, ``ValueError`` for a wrong value); this module adds the tensor checks.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from dlprimer._checks import check_choice, check_int_pair
 from dlprimer.scratch.autograd import Tensor, as_tensor
 
 
@@ -28,17 +33,13 @@ def check_ndim(t: Tensor, name: str, allowed: tuple[int, ...], layout: str) -> N
 
 def pair(value: Any, name: str, minimum: int = 0) -> tuple[int, int]:
     """``3 → (3, 3)``; ``(2, 3) → (2, 3)``; each an int ≥ ``minimum``."""
-    items = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if any(v < minimum for v in items):
-        raise ValueError(f"{name} must be ≥ {minimum}, got {value!r}")
-    return int(items[0]), int(items[1])
+    if isinstance(value, np.ndarray):
+        value = tuple(value.tolist()) if value.ndim == 1 else value.item() if value.ndim == 0 else value
+    return check_int_pair(value, name, low=minimum)
 
 
 def check_reduction(reduction: str) -> None:
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    check_choice(reduction, "reduction", ("none", "mean", "sum"))
 
 
 def same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:

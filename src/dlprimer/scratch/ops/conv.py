@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch.autograd import Context, Function, Tensor
 from dlprimer.scratch.ops._checks import check_ndim, float_tensor, optional_float, pair
 
@@ -198,7 +199,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: int | tuple[int, i
     unbatched = x.ndim == 3
     if unbatched:
         x = x.reshape((1, *x.shape))
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if not is_int_like(groups) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     c_in, c_out = x.shape[1], w.shape[0]
     if c_in % groups or c_out % groups:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer._checks import check_probability
 from dlprimer.scratch import _random
 from dlprimer.scratch.autograd import Context, Function, Tensor
 from dlprimer.scratch.ops._checks import float_tensor
@@ -35,8 +36,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     """Inverted dropout with drop probability ``p ∈ [0, 1]``; ``generator`` defaults to the engine's
     (``dlprimer.scratch.manual_seed``). The mask is ``generator.random(input.shape) >= p``."""
     x = float_tensor(input, "input")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p!r}")
+    p = check_probability(p, "p")
     if not training or p == 0.0:
         return x
     rng = _random.resolve(generator)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch.autograd import Context, Function, Tensor
 from dlprimer.scratch.ops._checks import float_tensor, optional_float
 
@@ -138,7 +139,7 @@ def layer_norm(input: Any, normalized_shape: int | tuple[int, ...], weight: Any 
     """Layer normalization (Ba et al. 2016) over the trailing ``normalized_shape`` axes;
     ``weight``/``bias`` have shape ``normalized_shape``."""
     x = float_tensor(input, "input")
-    ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    ns = (int(normalized_shape),) if is_int_like(normalized_shape) else tuple(normalized_shape)
     if len(ns) == 0 or x.ndim < len(ns) or x.shape[x.ndim - len(ns):] != ns:
         raise ValueError(f"normalized_shape {ns} must equal the trailing dimensions of input shape {x.shape}")
     w, b = optional_float(weight, "weight"), optional_float(bias, "bias")
@@ -196,7 +197,7 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     if x.ndim < 2:
         raise ValueError(f"input must be [N, C, ...] with at least 2 dimensions, got shape {x.shape}")
     c = x.shape[1]
-    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)) or num_groups < 1 \
+    if not is_int_like(num_groups) or num_groups < 1 \
             or c % num_groups:
         raise ValueError(f"num_groups must be a positive int dividing the {c} channels of input shape "
                          f"{x.shape}, got {num_groups!r}")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer._checks import is_int_like
 from dlprimer.scratch.autograd import Context, Function, Tensor
 from dlprimer.scratch.ops._checks import check_ndim, float_tensor, pair
 from dlprimer.scratch.ops.basic import Concat
@@ -41,7 +42,7 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation:
                ceil_mode: bool) -> tuple[Any, ...]:
     check_ndim(x, "input", (3, 4), "[N, C, H, W] or [C, H, W]")
     k = pair(kernel_size, "kernel_size", 1)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else pair(stride, "stride", 1)
+    s = k if stride is None or (not is_int_like(stride) and len(stride) == 0) else pair(stride, "stride", 1)
     p = pair(padding, "padding", 0)
     d = pair(dilation, "dilation", 1)
     for a in (0, 1):
@@ -181,7 +182,7 @@ def avg_pool2d(input: Any, kernel_size: int | tuple[int, int], stride: int | tup
     x = float_tensor(input, "input")
     k, s, p, _, ho, wo = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
+        if not is_int_like(divisor_override) \
                 or divisor_override < 1:
             raise ValueError(f"divisor_override must be a positive int or None, got {divisor_override!r}")
         divisor = np.asarray(float(divisor_override), dtype=x.dtype)
@@ -203,12 +204,12 @@ def _adaptive_bins(size: int, n_out: int) -> tuple[NDArray[np.int64], NDArray[np
 
 
 def _output_size(x: Tensor, output_size: Any) -> tuple[int, int]:
-    items = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None \
+    items = (output_size, output_size) if is_int_like(output_size) or output_size is None \
         else tuple(output_size)
     if len(items) != 2:
         raise ValueError(f"output_size must be an int or a pair, got {output_size!r}")
     out = tuple(x.shape[-2 + a] if v is None else v for a, v in enumerate(items))
-    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in out):
+    if any(not is_int_like(v) or v < 1 for v in out):
         raise ValueError(f"output_size must hold positive ints (or None), got {output_size!r}")
     return int(out[0]), int(out[1])
 
@@ -312,7 +313,7 @@ def spatial_pyramid_pool(input: Any, levels: tuple[int, ...] = (1, 2, 4), mode: 
     check_ndim(x, "input", (4,), "[N, C, H, W]")
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    if len(levels) == 0 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
+    if len(levels) == 0 or any(not is_int_like(v) or v < 1
                                for v in levels):
         raise ValueError(f"levels must be a non-empty sequence of positive ints, got {levels!r}")
     pool = adaptive_max_pool2d if mode == "max" else adaptive_avg_pool2d

@@ -1,4 +1,18 @@
-"""Loading and validating COCO ground truth and bbox results into flat NumPy arrays.
+"""The COCO JSON format, read and validated into flat NumPy arrays (NumPy only; the one COCO loader).
+
+Public API for every package that reads COCO files (``dlprimer.metrics`` and ``dlprimer.data``):
+
+* :func:`read_json` reads a JSON file safely: only regular files (``/dev/zero`` is refused), UTF-8 text,
+  nesting depth bounded, every error one line naming the file;
+* :func:`load_coco_json` reads and validates a COCO ground-truth dict (or its path) and returns a
+  :class:`CocoDataset` (the dict untouched, its source name, and the :class:`GroundTruth` arrays);
+* :func:`load_ground_truth` / :func:`load_detections` / :func:`detections_from_arrays` give the arrays the
+  evaluator works on.
+
+Input rules (strict and named; each error names the source, the record and the field): ``bbox`` is a list of
+4 finite numbers with non-negative width and height (a string such as ``"1234"`` is refused, as pycocotools
+effectively does); ids are integers or strings (integral floats as integers, as pycocotools), never lists,
+dicts or booleans; ``area`` and ``score`` are finite numbers.
 
 The arrays keep the input order of records (pycocotools' tie-breaking depends on it). Bad input raises a
 ``ValueError``/``TypeError`` naming the source (file path or ``<gt dict>`` / ``<detections list>``), the
@@ -28,7 +42,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Detections", "GroundTruth", "detections_from_arrays", "load_detections", "load_ground_truth"]
+__all__ = [
+    "CocoDataset",
+    "Detections",
+    "GroundTruth",
+    "detections_from_arrays",
+    "load_coco_json",
+    "load_detections",
+    "load_ground_truth",
+    "merge_categories",
+    "read_json",
+]
 
 
 @dataclass(frozen=True)
@@ -63,17 +87,37 @@ class Detections:
     area: NDArray[np.float64]
 
 
-def _read_json(path: str | os.PathLike[str], what: str) -> Any:
+def read_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
+    """Parse the JSON file ``path``; every failure is a one-line ``ValueError`` naming ``what`` and the file.
+
+    Refused: a path that is not a regular file (a folder, ``/dev/zero``, a pipe), bytes that are not UTF-8
+    text (the byte offset is named), invalid JSON, nesting deeper than Python's parser recursion allows
+    (about a thousand levels; COCO files nest five deep).
+    A missing file raises ``FileNotFoundError`` naming it.
+    """
+    name = f"{what} file {os.fspath(path)!r}"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{name} does not exist")
+    if not os.path.isfile(path):
+        raise ValueError(f"{name} is not a regular file")
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name} is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{what} file {os.fspath(path)!r} is not valid JSON: {exc}") from None
+        raise ValueError(f"{name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{name} nests JSON too deeply (arrays/objects inside each other)") from None
 
 
 def _source(obj: Any, what: str, default: str) -> tuple[Any, str]:
+    """``(data, name)``: a path is read with :func:`read_json`; anything else is passed through."""
     if isinstance(obj, (str, os.PathLike)):
-        return _read_json(obj, what), f"{what} file {os.fspath(obj)!r}"
+        return read_json(obj, what), f"{what} file {os.fspath(obj)!r}"
     return obj, default
 
 
@@ -116,8 +160,8 @@ def _ids(values: list, src: str, section: str, field: str) -> NDArray:
             i = int(bad[0])
             raise TypeError(f"{src}: {section}[{i}].{field} must be an integer (or string) id, got {values[i]!r}")
         return flt.astype(np.int64)
-    if bool in types:
-        i = next(i for i, v in enumerate(values) if isinstance(v, bool))
+    if not types <= {int, str, float} and not real:  # lists, dicts, booleans, None: named, never guessed
+        i = next(i for i, v in enumerate(values) if isinstance(v, bool) or not isinstance(v, (numbers.Real, str)))
         raise TypeError(f"{src}: {section}[{i}].{field} must be an integer (or string) id, got {values[i]!r}")
     if str in types and len(types) > 1:
         raise TypeError(
@@ -165,20 +209,20 @@ def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, 
                     raise ValueError(f"{src}: {section}[{i}].{field} must be a number, got {v!r}")
         arr = np.fromiter(values, dtype=np.float64, count=len(values))
     else:
+        plain = _plain_number_lists(values)
         try:
-            arr = np.asarray(values, dtype=np.float64)
+            arr = np.asarray(values, dtype=np.float64) if plain else None
         except (ValueError, TypeError):
             arr = None
-    if arr is None or arr.shape != (len(values), *shape):
-        for i, v in enumerate(values):
-            try:
-                ok = np.asarray(v, dtype=np.float64).shape == shape
-            except (ValueError, TypeError):
-                ok = False
-            if not ok or isinstance(v, (str, bool)):
-                want = "a number" if not shape else f"a list of {shape[0]} numbers"
-                raise ValueError(f"{src}: {section}[{i}].{field} must be {want}, got {v!r}")
-        raise ValueError(f"{src}: {section} {field} values could not be read as numbers")  # pragma: no cover
+        if arr is None or arr.shape != (len(values), *shape):
+            for i, v in enumerate(values):  # name the first record that is not a list of shape[0] numbers
+                if not (
+                    isinstance(v, (list, tuple))
+                    and len(v) == shape[0]
+                    and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in v)
+                ):
+                    raise ValueError(f"{src}: {section}[{i}].{field} must be a list of {shape[0]} numbers, got {v!r}")
+            arr = np.asarray(values, dtype=np.float64)  # numbers of NumPy types: valid, read here
     bad = ~np.isfinite(arr).reshape(len(values), int(np.prod(shape))).all(axis=1)  # [N]
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -186,9 +230,16 @@ def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, 
     return arr
 
 
+def _plain_number_lists(values: list) -> bool:
+    """Every value a list/tuple of plain ints/floats (no strings, booleans or nested lists)."""
+    return set(map(type, values)) <= {list, tuple} and set(map(type, chain.from_iterable(values))) <= {int, float}
+
+
 def _fast_boxes(values: list) -> NDArray[np.float64] | None:
     """``[N, 4]`` float64 from a list of 4-lists, or None when anything is off (then validate slowly)."""
     n = len(values)
+    if not _plain_number_lists(values):
+        return None  # strings ("1234" would read as [1, 2, 3, 4]), dicts, booleans...: the slow path names them
     try:
         lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
         if n and (lens.min() != 4 or lens.max() != 4):
@@ -349,3 +400,57 @@ def detections_from_arrays(
             f"{src}: results[{int(neg[0])}].bbox has a negative width or height, got {box[neg[0]].tolist()}"
         )
     return Detections(img, cat, box.copy(), sc.copy(), box[:, 2] * box[:, 3])
+
+
+@dataclass(frozen=True)
+class CocoDataset:
+    """A validated COCO ground-truth dict: ``data`` (the caller's dict, untouched), ``source`` (its name
+    in error messages: ``ground-truth file '...'`` or ``<gt dict>``) and ``gt`` (:class:`GroundTruth`)."""
+
+    data: dict
+    source: str
+    gt: GroundTruth
+
+
+def load_coco_json(source: dict | str | os.PathLike[str], what: str = "ground-truth") -> CocoDataset:
+    """Read (if a path, with :func:`read_json`) and validate a COCO dict; raise one named error if bad.
+
+    Args:
+        source: a COCO dict (``images``, ``annotations``, ``categories``) or a path to its JSON file.
+        what: the word naming the file in messages (``"ground-truth"``, ``"dataset"``).
+
+    Returns:
+        :class:`CocoDataset`. Validation covers images/categories/annotations ids (unique, integers or
+        strings), references (``image_id``/``category_id`` exist), ``bbox`` (4 finite numbers, w, h >= 0),
+        ``area`` (finite) and ``iscrowd`` (a number).
+    """
+    data, src = _source(source, what, "<gt dict>")
+    return CocoDataset(data, src, load_ground_truth(data, source=src))
+
+
+def merge_categories(gt: dict, dt: list, category_ids: list | None = None) -> tuple[dict, list]:
+    """Ground truth and results as one category, as pycocotools' ``useCats = 0`` sees them (new objects).
+
+    Records of the categories ``category_ids`` (default: every category of ``gt``, in sorted order) are kept,
+    ordered by the position of their category in that list, then input order (the order ``useCats = 0``
+    walks them in, which decides ties), and relabelled to category 0. Records of unknown categories keep
+    their id, so validation still names them.
+    """
+    cats = gt.get("categories") if isinstance(gt, dict) else None
+    if not isinstance(cats, list) or not isinstance(dt, list):
+        return gt, dt  # malformed: left for the loaders to name
+    known = sorted(c["id"] for c in cats if isinstance(c, dict) and "id" in c)
+    order = list(known if category_ids is None else category_ids)
+    rank = {c: i for i, c in enumerate(order)}
+
+    def merged(records: list) -> list:
+        chosen = [r for r in records if not isinstance(r, dict) or r.get("category_id") in rank or
+                  r.get("category_id") not in known]  # fmt: skip
+        chosen.sort(key=lambda r: rank.get(r.get("category_id"), -1) if isinstance(r, dict) else -1)
+        return [dict(r, category_id=0) if isinstance(r, dict) and r.get("category_id") in rank else r for r in chosen]
+
+    anns = gt.get("annotations")
+    out = dict(gt, categories=[{"id": 0, "name": "all"}])
+    if isinstance(anns, list):
+        out["annotations"] = merged(anns)
+    return out, merged(dt)

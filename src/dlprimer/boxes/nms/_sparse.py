@@ -1,6 +1,6 @@
 """Sparse greedy NMS: find the suppression edges with a uniform grid, then resolve them in rounds.
 
-Used by :mod:`dlprimer.boxes.nms`. Boxes arrive sorted by decreasing score (position = rank).
+Used by :mod:`dlprimer.boxes.nms.vectorized`. Boxes arrive sorted by decreasing score (position = rank).
 
 1. **Candidates.** Every box is entered in each cell of a uniform grid that it covers (cell side about
    the median box side). Two boxes can only have IoU > 0 if they overlap, and then the top-left corner

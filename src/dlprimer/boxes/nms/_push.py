@@ -1,4 +1,4 @@
-"""Greedy NMS by pushing each block's kept boxes onto all later boxes (used by :mod:`dlprimer.boxes.nms`).
+"""Greedy NMS by pushing each block's kept boxes onto all later boxes (used by :mod:`dlprimer.boxes.nms.vectorized`).
 
 Boxes arrive sorted by decreasing score (position = rank). The live boxes are processed front to back in
 blocks of 64, 128, ... 512:

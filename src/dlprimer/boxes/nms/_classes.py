@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._nms_push import any_dim
+from dlprimer.boxes.nms._push import any_dim
 
 _FIXED_POINT_STEPS = 4
 
@@ -90,7 +90,7 @@ def greedy_keep_classes(table: Tensor, counts: Tensor, t: Tensor) -> Tensor:
 
 
 def _resolve_rounds(sup: Tensor, valid: Tensor) -> Tensor:
-    """Batched :func:`dlprimer.boxes._nms_push.resolve_rounds`: ``sup: [C, B, B]``, ``valid: [C, B]``."""
+    """Batched :func:`dlprimer.boxes.nms._push.resolve_rounds`: ``sup: [C, B, B]``, ``valid: [C, B]``."""
     sup = sup & valid[:, :, None]  # padding suppresses nothing
     has_pred = any_dim(sup, 1)  # [C, B]
     kept = valid & ~has_pred
@@ -119,7 +119,7 @@ def _segment_pairs(key_a: Tensor, key_b: Tensor, n_keys: int) -> tuple[Tensor, T
 
 
 def push_keep_classes(table: Tensor, counts: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-class push (see :mod:`dlprimer.boxes._nms_push`) for ``table: [5, N]`` sorted class-major.
+    """Per-class push (see :mod:`dlprimer.boxes.nms._push`) for ``table: [5, N]`` sorted class-major.
 
     Each step resolves the first 16 live boxes of every class together (``[C, 16, 16]``), then tests the
     kept ones against the later live boxes **of their own class** only (a ragged list of pairs, no

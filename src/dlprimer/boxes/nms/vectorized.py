@@ -16,10 +16,10 @@ Speed. torchvision's CPU kernel is an O(N²) scalar loop. Three vectorized strat
 
 * sparse (boxes that overlap few others, e.g. ``batched_nms``'s class-shifted boxes): a uniform grid finds
   the overlapping pairs, their IoUs give suppression edges, and the edges are resolved in rounds
-  (:mod:`dlprimer.boxes._nms_sparse`);
+  (:mod:`dlprimer.boxes.nms._sparse`);
 * push (crowded boxes, the usual detector output): each score-ordered block is resolved, then its kept
   boxes remove every box they suppress from all later boxes at once, so a few blocks settle the input
-  (:mod:`dlprimer.boxes._nms_push`; per class for ``batched_nms``: :mod:`dlprimer.boxes._nms_classes`).
+  (:mod:`dlprimer.boxes.nms._push`; per class for ``batched_nms``: :mod:`dlprimer.boxes.nms._classes`).
   It runs first; when a block removes little, the boxes left go to one of the other two strategies;
 * dense blocked (crowded boxes): boxes are processed in score-ordered blocks (64, 128, ... 512 boxes,
   restarting for every class in ``batched_nms``); a block is first filtered by
@@ -33,10 +33,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dlprimer.boxes._checks import check_boxes, check_number, check_scores, check_tensor
-from dlprimer.boxes._nms_classes import greedy_keep_classes, push_keep_classes
-from dlprimer.boxes._nms_push import push_keep
-from dlprimer.boxes._nms_sparse import resolve_edges, suppression_edges
+from dlprimer.boxes.checks import check_boxes, check_number, check_scores, check_tensor
+from dlprimer.boxes.nms._classes import greedy_keep_classes, push_keep_classes
+from dlprimer.boxes.nms._push import push_keep
+from dlprimer.boxes.nms._sparse import resolve_edges, suppression_edges
 
 __all__ = ["batched_nms", "nms"]
 
@@ -175,7 +175,7 @@ def _greedy_keep(boxes: Tensor, threshold: float, labels: Tensor | None = None, 
 def _keep_sorted(boxes: Tensor, threshold: float, labels: Tensor | None = None) -> Tensor:
     """Keep mask ``[N]`` of greedy NMS on ``boxes: [N, 4]`` sorted by decreasing score (``labels``: any order).
 
-    First the push algorithm (:mod:`dlprimer.boxes._nms_push`), which settles crowded inputs in a few
+    First the push algorithm (:mod:`dlprimer.boxes.nms._push`), which settles crowded inputs in a few
     blocks; if a block suppresses little, the live boxes left are finished by :func:`_greedy_keep`
     (sparse grid or dense blocks, class-major when there are labels). Both are exact.
     """
