@@ -36,7 +36,7 @@ def _torch_logits(run, images: np.ndarray) -> np.ndarray:
 
 def _images(run, start: int, n: int) -> np.ndarray:
     _, _, data = load_run(run)
-    return np.ascontiguousarray(data.val.images[start:start + n], dtype=np.float32)
+    return np.ascontiguousarray(data.splits.val.images[start:start + n], dtype=np.float32)
 
 
 def test_onnx_equals_torch_on_other_batches(run_dir, tmp_path):
@@ -112,7 +112,7 @@ def test_scratch_engine_run_exports(tmp_path):
     result = export(run, "onnx", tmp_path / "s.onnx")
     assert result.max_abs_diff <= TOL
     _, engine, data = load_run(run)
-    images = np.ascontiguousarray(data.val.images[:11], dtype=np.float32)
+    images = np.ascontiguousarray(data.splits.val.images[:11], dtype=np.float32)
     got = ort.InferenceSession(str(tmp_path / "s.onnx"), providers=["CPUExecutionProvider"]).run(
         None, {"images": images})[0]
     np.testing.assert_allclose(got, engine.logits(images), rtol=0, atol=TOL)  # the NumPy engine's own logits

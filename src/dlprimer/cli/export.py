@@ -28,7 +28,8 @@ def export_command(
     result = export(run_dir, format=format, out=out, overwrite=overwrite, n_check=n_check, tolerance=tolerance)
     print(
         f"wrote {result.path} ({result.format}; input images float32 [N, {', '.join(map(str, result.input_shape))}] "
-        f"normalized with mean {result.normalization['mean']:.6g}, std {result.normalization['std']:.6g})"
+        f"normalized with mean {', '.join(f'{v:.6g}' for v in result.normalization['mean'])}, "
+        f"std {', '.join(f'{v:.6g}' for v in result.normalization['std'])})"
     )
     print(
         f"checked on {result.n_checked} test images with {result.checked_with}: "

@@ -64,7 +64,7 @@ class ExportResult:
     n_checked: int
     max_abs_diff: float
     tolerance: float
-    normalization: dict[str, float]
+    normalization: dict[str, list[float]]
     checked_with: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,6 +199,6 @@ def export(
         n_checked=int(images.shape[0]),
         max_abs_diff=diff,
         tolerance=tolerance,
-        normalization={"mean": float(data.mean), "std": float(data.std)},
+        normalization={"mean": [float(v) for v in np.ravel(data.mean)], "std": [float(v) for v in np.ravel(data.std)]},
         checked_with="onnxruntime" if fmt == "onnx" else "torch.jit.load",
     )
