@@ -17,6 +17,7 @@ reproduce an uninterrupted run exactly: epoch ``e`` sees the same batches and sh
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -110,6 +111,12 @@ class TorchEngine:
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
 
     # ------------------------------------------------------------------------------------------ training
+    def _autocast(self) -> Any:
+        """Autocast when AMP is on; a free no-op context otherwise (entering a disabled autocast costs time)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
     def train_epoch(self, epoch: int, on_batch: BatchCallback | None = None) -> dict[str, float]:
         cfg = self.config
         self.model.train()
@@ -127,8 +134,7 @@ class TorchEngine:
         for i, (images, targets) in enumerate(self.loader):  # 1. a batch
             images, targets = self.task.augment_batch(images, targets, self.generator)  # 2. augment, move
             images, targets = images.to(self.device), targets.to(self.device)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                                enabled=self.amp_dtype is not None):  # 3. forward (+ AMP), loss
+            with self._autocast():  # 3. forward (+ AMP), loss
                 loss, batch_stats = self.task.compute_loss(self.model, images, targets)
             value = float(loss.detach())
             if not math.isfinite(value):
