@@ -125,6 +125,49 @@ def cv_fold_split(splits: Any, folds: int, fold: int, seed: int) -> _FoldSplits:
         class_names=tuple(splits.class_names))
 
 
+def _subset(part: Any, index: np.ndarray, labels: np.ndarray | None = None) -> _Part:
+    raw = getattr(part, "raw", None)
+    return _Part(images=part.images[index], labels=part.labels[index] if labels is None else labels,
+                 raw=None if raw is None else raw[index])
+
+
+def select_classes(splits: Any, names: list[str]) -> _FoldSplits:
+    """Only the classes ``names`` (relabelled 0..k-1 in that order); the normalization statistics stay."""
+    known = [str(c) for c in splits.class_names]
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ValueError(f"--classes: unknown class {missing[0]!r}; known classes: {', '.join(known)}")
+    old = np.array([known.index(n) for n in names])
+    lookup = np.full(len(known), -1)
+    lookup[old] = np.arange(len(names))
+
+    def part(p: Any) -> _Part:
+        index = np.flatnonzero(np.isin(p.labels, old))
+        return _subset(p, index, lookup[p.labels[index]].astype(np.int64))
+
+    return _FoldSplits(train=part(splits.train), val=part(splits.val), test=part(splits.test),
+                       mean=tuple(np.atleast_1d(splits.mean)), std=tuple(np.atleast_1d(splits.std)),
+                       class_names=tuple(names))
+
+
+def keep_label_fraction(splits: Any, fraction: float, seed: int) -> _FoldSplits:
+    """A stratified ``fraction`` of the training split (seeded); val and test stay whole."""
+    from sklearn.model_selection import train_test_split
+
+    labels = splits.train.labels
+    index = np.arange(labels.size)
+    k = len(splits.class_names)
+    n_keep = max(k, int(round(fraction * labels.size)))
+    if n_keep < labels.size:
+        try:
+            index, _ = train_test_split(index, train_size=n_keep, stratify=labels, random_state=seed)
+        except ValueError as exc:
+            raise ValueError(f"--label-fraction {fraction}: {exc}") from None
+    return _FoldSplits(train=_subset(splits.train, np.sort(index)), val=_subset(splits.val, slice(None)),
+                       test=_subset(splits.test, slice(None)), mean=tuple(np.atleast_1d(splits.mean)),
+                       std=tuple(np.atleast_1d(splits.std)), class_names=tuple(splits.class_names))
+
+
 def build_augmentations(spec: str) -> list[Any]:
     """Transforms of ``--augment`` (comma-separated names of the ``dlprimer.augment`` registry).
 
@@ -228,6 +271,10 @@ class ClassificationTask:
                                        val_split=config.val_split, test_split=config.test_split, seed=config.seed,
                                        skip_bad_images=config.skip_bad_images)
             source = "folder"
+        if config.classes:
+            splits = select_classes(splits, [c.strip() for c in config.classes.split(",") if c.strip()])
+        if config.label_fraction < 1.0:
+            splits = keep_label_fraction(splits, config.label_fraction, config.seed)
         if config.cv_folds is not None:
             splits = cv_fold_split(splits, config.cv_folds, config.cv_fold, config.seed)
         return cls(config, splits, source)

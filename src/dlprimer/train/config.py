@@ -67,6 +67,13 @@ class TrainConfig:
     early_stop: int | None = _opt(None, "stop after this many epochs without improvement; keep best.pt")
     monitor: str = _opt("val_loss", "what early stopping watches: val_loss or val_accuracy")
     log: str = _opt("none", "extra metric log: none, csv or tensorboard")
+    init_from: str | None = _opt(None, "start from an earlier run's weights (RUN_DIR; a new head)")
+    pretrained: str | None = _opt(None, "start from a torchvision-layout state_dict file (weights_only; a new head)")
+    finetune: str = _opt("", "fine-tuning stages, e.g. head,top-half,all (with --stage-epochs)")
+    stage_epochs: str = _opt("", "epochs per fine-tuning stage, e.g. 3,3,4 (replaces --epochs)")
+    layer_lr_decay: float = _opt(1.0, "learning rate x this per layer level below the head (1: off)")
+    classes: str = _opt("", "train on these classes only, e.g. 5,6,7,8,9 (names; relabelled in this order)")
+    label_fraction: float = _opt(1.0, "keep this stratified fraction of the training labels")
     cv_folds: int | None = _opt(None, "cross-validation: number of folds (set by dlprimer cv)", cli=False)
     cv_fold: int | None = _opt(None, "cross-validation: this run's fold, 0-based (set by dlprimer cv)", cli=False)
     out: str = _opt("runs", "parent folder of run folders")
@@ -76,6 +83,8 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise ``ValueError``/``TypeError`` naming the first bad option; return ``self``.
 
+        ``stage_epochs`` replaces ``epochs``: when it is given, ``epochs`` is set to its sum first.
+
         Checks every value that can be checked without data or a device (the device and the data are checked
         by :func:`dlprimer.train.fit` before the run folder is claimed).
         """
@@ -83,6 +92,8 @@ class TrainConfig:
         from dlprimer.nn.init import list_inits
         from dlprimer.train.recipe import OPTIMIZERS
 
+        if isinstance(self.stage_epochs, str) and self.stage_epochs.strip():
+            self.epochs = sum(self.stage_epoch_counts())
         check_type(self.model, "model", str)
         if self.model not in models.list_models():
             raise ValueError(f"unknown model {self.model!r}; known models: {', '.join(models.list_models())}")
@@ -94,6 +105,9 @@ class TrainConfig:
                 raise ValueError("the scratch engine runs on the CPU without --amp or --clip-grad")
             if self.data is not None or self.augment:
                 raise ValueError("the scratch engine trains on the embedded digits only (no --data, --augment)")
+            if self.init_from or self.pretrained or self.finetune or self.layer_lr_decay != 1.0:
+                raise ValueError("the scratch engine does not fine-tune (no --init-from, --pretrained, --finetune, "
+                                 "--layer-lr-decay)")
         if self.data is not None:
             check_type(self.data, "data", str)
         check_int(self.epochs, "epochs", low=1)
@@ -129,6 +143,7 @@ class TrainConfig:
             check_int(self.early_stop, "early_stop", low=1)
         check_choice(self.monitor, "monitor", MONITORS)
         check_choice(self.log, "log", LOGGERS)
+        self._validate_finetuning()
         if (self.cv_folds is None) != (self.cv_fold is None):
             raise ValueError("cv_folds and cv_fold are given together (dlprimer cv sets them)")
         if self.cv_folds is not None:
@@ -141,6 +156,46 @@ class TrainConfig:
                     or self.name.startswith("."):
                 raise ValueError(f"name must be a plain folder name (no '/', not starting with '.'), got {self.name!r}")
         return self
+
+    def _validate_finetuning(self) -> None:
+        from dlprimer.train.finetune import STAGES
+
+        if self.init_from is not None and self.pretrained is not None:
+            raise ValueError("give --init-from or --pretrained, not both")
+        for name in ("init_from", "pretrained"):
+            if getattr(self, name) is not None:
+                check_type(getattr(self, name), name, str)
+        check_type(self.finetune, "finetune", str)
+        check_type(self.stage_epochs, "stage_epochs", str)
+        stages = [s.strip() for s in self.finetune.split(",") if s.strip()]
+        for stage in stages:
+            check_choice(stage, "finetune stage", STAGES)
+        if stages or self.stage_epochs:
+            counts = self.stage_epoch_counts()
+            if len(counts) != len(stages):
+                raise ValueError(f"--stage-epochs needs one count per --finetune stage ({len(stages)}), got "
+                                 f"{self.stage_epochs!r}")
+            if self.epochs != sum(counts):
+                raise ValueError(f"epochs ({self.epochs}) must equal the sum of stage_epochs ({sum(counts)})")
+        check_float(self.layer_lr_decay, "layer_lr_decay", low=0.0, high=1.0, low_open=True)
+        check_type(self.classes, "classes", str)
+        names = [c.strip() for c in self.classes.split(",") if c.strip()]
+        if self.classes and (len(names) < 2 or len(set(names)) != len(names)):
+            raise ValueError(f"classes must name at least 2 distinct classes, got {self.classes!r}")
+        check_float(self.label_fraction, "label_fraction", low=0.0, high=1.0, low_open=True)
+
+    def stage_epoch_counts(self) -> list[int]:
+        """``stage_epochs`` as ints (empty when not fine-tuning)."""
+        try:
+            counts = [int(c) for c in self.stage_epochs.split(",") if c.strip()]
+        except ValueError:
+            raise ValueError(f"stage_epochs must be comma-separated integers, got {self.stage_epochs!r}") from None
+        if any(c < 1 for c in counts):
+            raise ValueError(f"stage_epochs must be positive, got {self.stage_epochs!r}")
+        return counts
+
+    def finetune_stages(self) -> list[str]:
+        return [s.strip() for s in self.finetune.split(",") if s.strip()]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -68,23 +68,28 @@ def make_task(config: TrainConfig) -> Any:
     return ClassificationTask.from_config(config)
 
 
-def make_engine(config: TrainConfig, task: Any) -> Any:
-    """The engine of ``config`` (``torch`` or ``scratch``) for ``task``; the device is checked here."""
+def make_engine(config: TrainConfig, task: Any, load_init: bool = True) -> Any:
+    """The engine of ``config`` (``torch`` or ``scratch``) for ``task``; the device is checked here.
+
+    ``load_init=False`` skips ``--init-from``/``--pretrained`` (a checkpoint will replace the weights anyway)."""
     if config.engine == "scratch":
         from dlprimer.train.scratch_engine import ScratchEngine
 
         return ScratchEngine(config, task)
     from dlprimer.train.torch_engine import TorchEngine, resolve_device
 
-    return TorchEngine(config, task, resolve_device(config.device))
+    return TorchEngine(config, task, resolve_device(config.device), load_init=load_init)
 
 
-def prepare(config: TrainConfig) -> Prepared:
+def prepare(config: TrainConfig, load_init: bool = True) -> Prepared:
     """Validate ``config``, seed, load the data and build the engine (no file is written)."""
     config.validate()
+    from dlprimer.train.loggers import check_logger
+
+    check_logger(config.log)
     seed_everything(config.seed)
     task = make_task(config)
-    engine = make_engine(config, task)
+    engine = make_engine(config, task, load_init=load_init)
     return Prepared(config=config, task=task, engine=engine)
 
 
@@ -122,8 +127,10 @@ def resume(run_dir: str | os.PathLike[str], epochs: int | None = None, callbacks
     config = folder.read_config()
     if epochs is not None:
         epochs = check_int(epochs, "epochs", low=1)
+        if config.stage_epochs:
+            raise RunFolderError("this run is staged by --stage-epochs; --epochs cannot extend it")
         config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs))
-    prepared = prepare(config)
+    prepared = prepare(config, load_init=not folder.checkpoint.is_file())
     state = None
     if folder.checkpoint.is_file():
         state = load_checkpoint(folder.checkpoint)
@@ -157,7 +164,10 @@ def _best_epoch(history: list[dict[str, Any]], monitor: str) -> tuple[int | None
 def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
          callbacks: Sequence[Callback], on_epoch: Callable[[dict[str, Any]], None] | None) -> RunResult:
     config, task, engine = prepared.config, prepared.task, prepared.engine
-    calls = CallbackList(callbacks, on_epoch)
+    from dlprimer.train.loggers import make_logger
+
+    logger = make_logger(config.log, folder.path)
+    calls = CallbackList([*callbacks, *([logger] if logger else [])], on_epoch)
     started = time.perf_counter()
     history: list[dict[str, Any]] = []
     first_epoch = 1
@@ -234,7 +244,7 @@ def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt")
     """The config, an engine holding the checkpoint's weights, and the task of the run in ``run_dir``."""
     folder = RunFolder.open(run_dir)
     config = folder.read_config()
-    prepared = prepare(config)
+    prepared = prepare(config, load_init=False)
     path = folder.path / checkpoint
     state = load_checkpoint(path)
     validate_checkpoint(state, path, epochs=config.epochs,

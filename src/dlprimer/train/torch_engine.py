@@ -17,6 +17,7 @@ reproduce an uninterrupted run exactly: epoch ``e`` sees the same batches and sh
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -52,6 +53,28 @@ def diverged(epoch: int, loss: float) -> DivergedError:
         "lower --lr or set --clip-grad", epoch=epoch, loss=loss)
 
 
+def load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
+    """``--init-from RUN_DIR`` (its best.pt, else checkpoint.pt) or ``--pretrained FILE`` into ``model``; the head
+    is always new (the backbone loaded bit for bit)."""
+    from pathlib import Path
+
+    from dlprimer.train.checkpoint import load_checkpoint
+    from dlprimer.train.finetune import load_backbone, load_pretrained_file
+
+    if config.init_from is not None:
+        run = Path(config.init_from)
+        if not run.is_dir():
+            raise FileNotFoundError(f"--init-from run folder not found: {run}")
+        path = run / "best.pt" if (run / "best.pt").is_file() else run / "checkpoint.pt"
+        state = load_checkpoint(path)
+        weights = state.get("engine", {}).get("model") if isinstance(state.get("engine"), dict) else None
+        if not isinstance(weights, dict):
+            raise CheckpointError(f"checkpoint {path}: engine.model: missing")
+        load_backbone(model, weights, f"--init-from {path}")
+    else:
+        load_backbone(model, load_pretrained_file(str(config.pretrained)), f"--pretrained {config.pretrained}")
+
+
 class TorchEngine:
     """Model, optimizer, schedule and AMP state of a torch run (implements :class:`~dlprimer.train.contract.Engine`).
 
@@ -60,7 +83,7 @@ class TorchEngine:
     """
 
     def __init__(self, config: TrainConfig, task: Any, device: torch.device,
-                 model: nn.Module | None = None, param_groups: Any = None) -> None:
+                 model: nn.Module | None = None, param_groups: Any = None, load_init: bool = True) -> None:
         self.config = config
         self.task = task
         self.device = device
@@ -73,7 +96,13 @@ class TorchEngine:
         self.steps_per_epoch = len(self.loader)
         if model is None:
             model = init_weights(task.build_model(config), config.init, nonlinearity="relu")
+            if load_init and (config.init_from or config.pretrained):
+                load_initial_weights(model, config)
         self.model = model.to(device)
+        if param_groups is None and config.layer_lr_decay != 1.0:
+            from dlprimer.train.finetune import layer_lr_groups
+
+            param_groups = layer_lr_groups(self.model, config.lr, config.layer_lr_decay)
         params = param_groups if param_groups is not None else self.model.parameters()
         self.optimizer = build_optimizer(config, params, backend="torch")
         self.schedule = build_run_schedule(config, self.steps_per_epoch)
@@ -82,9 +111,19 @@ class TorchEngine:
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
 
     # ------------------------------------------------------------------------------------------ training
+    def _autocast(self) -> Any:
+        """Autocast when AMP is on; a free no-op context otherwise (entering a disabled autocast costs time)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
     def train_epoch(self, epoch: int, on_batch: BatchCallback | None = None) -> dict[str, float]:
         cfg = self.config
         self.model.train()
+        if cfg.finetune:  # 微调: freeze all but this epoch's stage (and the frozen layers' BatchNorm statistics)
+            from dlprimer.train.finetune import apply_stage, stage_of_epoch
+
+            apply_stage(self.model, stage_of_epoch(cfg.finetune_stages(), cfg.stage_epoch_counts(), epoch))
         self.generator.manual_seed(epoch_seed(cfg.seed, epoch))
         torch.manual_seed(epoch_seed(cfg.seed, epoch))  # dropout and any other global draws
         if hasattr(self.loader.dataset, "set_epoch"):  # per-sample augmentation seeded by (seed, epoch, index)
@@ -95,8 +134,7 @@ class TorchEngine:
         for i, (images, targets) in enumerate(self.loader):  # 1. a batch
             images, targets = self.task.augment_batch(images, targets, self.generator)  # 2. augment, move
             images, targets = images.to(self.device), targets.to(self.device)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                                enabled=self.amp_dtype is not None):  # 3. forward (+ AMP), loss
+            with self._autocast():  # 3. forward (+ AMP), loss
                 loss, batch_stats = self.task.compute_loss(self.model, images, targets)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -105,7 +143,7 @@ class TorchEngine:
             self.scaler.scale(loss).backward()
             if cfg.clip_grad is not None:  # 5. unscale, then clip
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
+                nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.grad is not None], cfg.clip_grad)
             lr = self.adapter.get_last_lr()[0]
             self.scaler.step(self.optimizer)  # 6. step
             self.scaler.update()
