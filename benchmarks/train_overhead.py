@@ -13,10 +13,10 @@ import time
 import torch
 
 from dlprimer import schedules
+from dlprimer.augment import random_shift
 from dlprimer.train import TrainConfig
 from dlprimer.train.engine import prepare
 from dlprimer.train.recipe import build_optimizer, build_run_schedule
-from dlprimer.train.shift import random_shift
 from dlprimer.train.torch_engine import epoch_seed
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from dlprimer.augment import random_shift
 from dlprimer.train import TrainConfig, seed_everything
 from dlprimer.train.seed import rng_state, set_rng_state
-from dlprimer.train.shift import random_shift
 
 
 def naive_shift(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, fill: float) -> torch.Tensor:

@@ -106,7 +106,7 @@ register(Experiment(
 
 
 def _shift_8x8(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    from dlprimer.train.shift import random_shift
+    from dlprimer.augment import random_shift
 
     return random_shift(x.reshape(-1, 1, 8, 8), 1, gen, fill=float(x.min())).reshape(len(x), 64)
 

@@ -314,7 +314,7 @@ class ClassificationTask:
 
     def augment_batch(self, images: torch.Tensor, targets: torch.Tensor,
                       generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        from dlprimer.train.shift import random_shift
+        from dlprimer.augment import random_shift
 
         return random_shift(images, self.config.shift, generator, self.fill), targets
 

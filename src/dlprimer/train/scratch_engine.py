@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlprimer.augment import random_shift
 from dlprimer.scratch import models as smodels
-from dlprimer.scratch.data import DataLoader, TensorDataset, random_shift
+from dlprimer.scratch.data import DataLoader, TensorDataset
 from dlprimer.scratch.trainer import evaluate as s_evaluate
 from dlprimer.scratch.trainer import train_one_epoch
 from dlprimer.train.config import TrainConfig
@@ -54,7 +55,7 @@ class ScratchEngine:
     def __init__(self, config: TrainConfig, task: Any) -> None:
         self.config = config
         self.task = task
-        self.train_images = np.asarray(task.splits.train.images, dtype=np.float32)
+        self.train_images = np.array(task.splits.train.images, dtype=np.float32)  # a writable copy for torch
         self.train_labels = np.asarray(task.splits.train.labels)
         n = self.train_labels.shape[0]
         self.steps_per_epoch = -(-n // config.batch_size)
@@ -68,7 +69,9 @@ class ScratchEngine:
     def train_epoch(self, epoch: int, on_batch: BatchCallback | None = None) -> dict[str, float]:
         cfg = self.config
         rng = np.random.default_rng(epoch_seed(cfg.seed, epoch))
-        images = random_shift(self.train_images, cfg.shift, rng)  # edge-replicating shifts
+        # the one random shift of dlprimer.augment (the torch engine's too), filled with the normalized background
+        shifter = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
+        images = random_shift(torch.from_numpy(self.train_images), cfg.shift, shifter, self.task.fill).numpy()
         loader = DataLoader(TensorDataset(images, self.train_labels), batch_size=cfg.batch_size, shuffle=True,
                             generator=rng)
         out = train_one_epoch(self.model, loader, self.optimizer, lr=self.schedule,
