@@ -85,23 +85,64 @@ def _option_name(field_name: str) -> str:
 def _train(**kwargs: Any) -> None:
     """Train a classifier (the embedded digits, or --data DIR) and write a run folder OUT/NAME
     (config, metrics, checkpoint, summary, plots). --resume RUN_DIR finishes a run; with --epochs it extends it."""
+    from dlprimer.train import distributed
     from dlprimer.train import engine as train_engine
 
+    nproc = kwargs.pop("nproc_per_node")
+    if nproc is not None:
+        _hand_over_to_torchrun(nproc)
+        return
     overwrite = kwargs.pop("overwrite")
     resume = kwargs.pop("resume")
     quiet = kwargs.pop("quiet")
     given = {k: v for k, v in kwargs.items() if v is not None}
     callbacks = [] if quiet else [ProgressBars()]
+    with distributed.session(given.get("device", "auto")):
+        main = distributed.is_main()
+        result = _fit_or_resume(train_engine, given, overwrite, resume, callbacks if main else [])
+    if main:
+        _print_summary(result.summary, result.run_dir)
+
+
+def _hand_over_to_torchrun(nproc: int) -> None:
+    """``dlprimer train --nproc-per-node N ...`` = ``torchrun --standalone --nproc-per-node N -m dlprimer train ...``
+    (the same arguments without ``--nproc-per-node``); exits with torchrun's status."""
+    import os
+    import subprocess
+    import sys
+
+    from dlprimer._checks import check_int
+
+    check_int(nproc, "nproc_per_node", low=1)
+    if "RANK" in os.environ:
+        raise ValueError("--nproc-per-node is for starting a run; this process was already started by torchrun")
+    args, skip = [], False
+    argv = sys.argv[1:]
+    start = argv.index("train") + 1 if "train" in argv else 0
+    for arg in argv[start:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc-per-node":
+            skip = True
+        elif not arg.startswith("--nproc-per-node="):
+            args.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "dlprimer", "train", *args]
+    code = subprocess.call(cmd)
+    if code:
+        raise typer.Exit(code)
+
+
+def _fit_or_resume(train_engine: Any, given: dict[str, Any], overwrite: bool, resume: Path | None,
+                   callbacks: list[Any]) -> Any:
     if resume is not None:
         other = sorted(_option_name(k) for k in given if k != "epochs")
         if other or overwrite:
             names = ", ".join(other + (["--overwrite"] if overwrite else []))
             raise ValueError(f"--resume continues a run with its saved config.json; only --epochs may be given "
                              f"with it, not {names}")
-        result = train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks)
-    else:
-        result = train_engine.fit(TrainConfig(**given), overwrite=overwrite, callbacks=callbacks)
-    _print_summary(result.summary, result.run_dir)
+        return train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks)
+    return train_engine.fit(TrainConfig(**given), overwrite=overwrite, callbacks=callbacks)
 
 
 def config_parameters() -> list[inspect.Parameter]:
@@ -151,6 +192,10 @@ def _build_train_signature() -> list[inspect.Parameter]:
             Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: "
                                                        "extend it to N epochs)")]),
         quiet_parameter(),
+        inspect.Parameter("nproc_per_node", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            int | None, typer.Option("--nproc-per-node", help="train in N processes on this machine: hands over to "
+                                     "torchrun (torch.distributed.run) with the other arguments; --batch-size is "
+                                     "the global batch")]),
     ]
     return params
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from dlprimer._checks import check_int
+from dlprimer.train import distributed
 from dlprimer.train.callbacks import Callback, CallbackList
 from dlprimer.train.checkpoint import load_checkpoint, save_checkpoint, validate_checkpoint
 from dlprimer.train.classification import ClassificationTask, softmax
@@ -73,6 +74,10 @@ def make_engine(config: TrainConfig, task: Any, load_init: bool = True) -> Any:
 
     ``load_init=False`` skips ``--init-from``/``--pretrained`` (a checkpoint will replace the weights anyway)."""
     if config.engine == "scratch":
+        from dlprimer.train.distributed import current
+
+        if current() is not None:
+            raise ValueError("--engine scratch is single-process; run it without torchrun / --nproc-per-node")
         from dlprimer.train.scratch_engine import ScratchEngine
 
         return ScratchEngine(config, task)
@@ -110,7 +115,18 @@ def fit(
     marker file, and only once this run has started cleanly.
     """
     prepared = prepare(config)  # 1. everything checked before the disk is touched
-    folder = RunFolder.claim(config, default_run_name(config), overwrite)
+    if not distributed.is_main():  # under torchrun: rank 0 names and claims the folder; the others only follow it
+        claimed = distributed.broadcast_object(None)
+        if "error" in claimed:
+            raise RunFolderError(claimed["error"])
+        path = Path(claimed["path"])
+        return _run(prepared, RunFolder(path=path, final=path), state=None, callbacks=(), on_epoch=None)
+    try:
+        folder = RunFolder.claim(config, default_run_name(config), overwrite)
+    except Exception as exc:
+        distributed.broadcast_object({"error": f"rank 0 could not claim the run folder: {exc}"})
+        raise
+    distributed.broadcast_object({"path": str(folder.final)})
     crash_point("after-claim")
     folder.commit_swap()  # the new run started cleanly: now the old one may go
     return _run(prepared, folder, state=None, callbacks=callbacks, on_epoch=on_epoch)
@@ -141,10 +157,12 @@ def resume(run_dir: str | os.PathLike[str], epochs: int | None = None, callbacks
                             engine_template=prepared.engine.state_dict(), model_name=config.model)
         prepared.engine.load_state_dict(state["engine"], source=f"checkpoint {folder.checkpoint}")
         set_rng_state(state["rng"])
-    folder.remove_stale_temporaries()  # all checks passed: now the folder may change
-    if epochs is not None:
-        folder.write_config(config)
-        folder.remove_summary()
+    distributed.barrier()  # every rank has read the checkpoint before rank 0 changes the folder
+    if distributed.is_main():
+        folder.remove_stale_temporaries()  # all checks passed: now the folder may change
+        if epochs is not None:
+            folder.write_config(config)
+            folder.remove_summary()
     return _run(prepared, folder, state=state, callbacks=callbacks, on_epoch=on_epoch)
 
 
@@ -166,8 +184,9 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
     config, task, engine = prepared.config, prepared.task, prepared.engine
     from dlprimer.train.loggers import make_logger
 
-    logger = make_logger(config.log, folder.path)
-    calls = CallbackList([*callbacks, *([logger] if logger else [])], on_epoch)
+    main = distributed.is_main()  # under torchrun only rank 0 writes files and reports
+    logger = make_logger(config.log, folder.path) if main else None
+    calls = CallbackList([*callbacks, *([logger] if logger else [])] if main else [], on_epoch if main else None)
     started = time.perf_counter()
     history: list[dict[str, Any]] = []
     first_epoch = 1
@@ -175,7 +194,8 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
         history = [dict(row) for row in state["history"]]
         first_epoch = int(state["epoch"]) + 1
         started -= float(state.get("elapsed_s", 0.0))
-    folder.write_metrics(history)
+    if main:
+        folder.write_metrics(history)
     if state is not None:
         crash_point("during-resume")
     crash_point("after-config")
@@ -204,22 +224,30 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
             if not np.isfinite(row["val_loss"]):
                 raise _diverged_on_val(epoch, row["val_loss"])
             history.append(row)
-            folder.append_metrics(row)
+            if main:
+                folder.append_metrics(row)
             crash_point("after-metrics-append")
             if config.early_stop and _improved(row[config.monitor], best, mode):
                 best_epoch, best = epoch, row[config.monitor]
-                save_checkpoint(folder.best, checkpoint_state(epoch))
-            save_checkpoint(folder.checkpoint, checkpoint_state(epoch))
+                if main:
+                    save_checkpoint(folder.best, checkpoint_state(epoch))
+            if main:
+                save_checkpoint(folder.checkpoint, checkpoint_state(epoch))
             crash_point("after-checkpoint")
             calls.on_epoch(row)
     except DivergedError as exc:
-        folder.write_summary({"model": config.model, "status": "diverged", "diverged_at_epoch": exc.epoch,
-                              "loss": str(exc.loss), "epochs_completed": len(history), "epochs": config.epochs})
+        if main:
+            folder.write_summary({"model": config.model, "status": "diverged", "diverged_at_epoch": exc.epoch,
+                                  "loss": str(exc.loss), "epochs_completed": len(history),
+                                  "epochs": config.epochs})
         raise
     finally:
         calls.on_close()
 
     crash_point("before-summary")
+    if not main:  # the test metrics, summary and figures are rank 0's
+        distributed.barrier()
+        return RunResult(run_dir=folder.path, test_accuracy=float("nan"), history=history, summary={})
     if config.early_stop and best_epoch is not None:  # 4. test metrics (from the best epoch)
         engine.load_state_dict(load_checkpoint(folder.best)["engine"], source=f"checkpoint {folder.best}")
     summary = task.summary(engine)
@@ -231,6 +259,7 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
     folder.write_summary(summary)  # 5. outputs
     task.figures(engine, history, folder.path, summary)
     calls.on_end(summary)
+    distributed.barrier()
     return RunResult(run_dir=folder.path, test_accuracy=summary["test_accuracy"], history=history, summary=summary)
 
 

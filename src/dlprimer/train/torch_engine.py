@@ -84,6 +84,12 @@ class TorchEngine:
 
     def __init__(self, config: TrainConfig, task: Any, device: torch.device,
                  model: nn.Module | None = None, param_groups: Any = None, load_init: bool = True) -> None:
+        from dlprimer.train import distributed
+
+        self.dist = distributed.current()  # under torchrun: DDP, each rank trains on its slice of the global batch
+        if self.dist is not None:
+            distributed.check_global_batch(config.batch_size, self.dist.world_size)
+            device = distributed.device_for(self.dist, device)
         self.config = config
         self.task = task
         self.device = device
@@ -94,11 +100,20 @@ class TorchEngine:
             persistent_workers=False,
         )
         self.steps_per_epoch = len(self.loader)
+        if self.dist is not None:
+            last = len(self.loader.dataset) % config.batch_size
+            if 0 < last < self.dist.world_size:
+                raise ValueError(f"the last batch has {last} images, fewer than the {self.dist.world_size} processes; "
+                                 f"choose a --batch-size that leaves 0 or at least {self.dist.world_size}")
         if model is None:
             model = init_weights(task.build_model(config), config.init, nonlinearity="relu")
             if load_init and (config.init_from or config.pretrained):
                 load_initial_weights(model, config)
         self.model = model.to(device)
+        self.train_model: nn.Module = self.model  # what the training step calls (the DDP wrapper under torchrun)
+        if self.dist is not None:
+            self.train_model = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
         if param_groups is None and config.layer_lr_decay != 1.0:
             from dlprimer.train.finetune import layer_lr_groups
 
@@ -128,15 +143,26 @@ class TorchEngine:
         torch.manual_seed(epoch_seed(cfg.seed, epoch))  # dropout and any other global draws
         if hasattr(self.loader.dataset, "set_epoch"):  # per-sample augmentation seeded by (seed, epoch, index)
             self.loader.dataset.set_epoch(epoch)
+        from dlprimer.train import distributed
+
         total_loss, seen = 0.0, 0
+        losses: list[float] = []
         stats: dict[str, float] = {}
         lr = self.adapter.get_last_lr()[0]
         for i, (images, targets) in enumerate(self.loader):  # 1. a batch
             images, targets = self.task.augment_batch(images, targets, self.generator)  # 2. augment, move
+            n_global = int(targets.shape[0])
+            if self.dist is not None:  # this rank's contiguous slice of the global batch
+                images = torch.tensor_split(images, self.dist.world_size)[self.dist.rank]
+                targets = torch.tensor_split(targets, self.dist.world_size)[self.dist.rank]
             images, targets = images.to(self.device), targets.to(self.device)
+            n = int(targets.shape[0])
             with self._autocast():  # 3. forward (+ AMP), loss
-                loss, batch_stats = self.task.compute_loss(self.model, images, targets)
+                loss, batch_stats = self.task.compute_loss(self.train_model, images, targets)
             value = float(loss.detach())
+            if self.dist is not None:  # DDP averages gradients: weight the local mean by n / (n_global / W)
+                loss = loss * (n * self.dist.world_size / n_global)
+                value = distributed.all_reduce_sum([value * n])[0] / n_global  # same on every rank
             if not math.isfinite(value):
                 raise diverged(epoch, value)
             self.optimizer.zero_grad(set_to_none=True)  # 4. backward
@@ -148,13 +174,18 @@ class TorchEngine:
             self.scaler.step(self.optimizer)  # 6. step
             self.scaler.update()
             self.adapter.step()  # 7. next batch's learning rate
-            n = int(targets.shape[0])
             total_loss += value * n
+            losses.append(value * n_global)
             for key, v in batch_stats.items():
                 stats[key] = stats.get(key, 0.0) + v * n
             seen += n
             if on_batch is not None:
                 on_batch(i, value)
+        if self.dist is not None:  # metrics over all ranks, weighted by samples
+            keys = sorted(stats)
+            sums = distributed.all_reduce_sum([seen, *(stats[k] for k in keys)])
+            seen, stats = int(sums[0]), dict(zip(keys, sums[1:], strict=True))
+            total_loss = sum(v for v in losses)  # already global per batch
         return {"train_loss": total_loss / seen, **{f"train_{k}": v / seen for k, v in stats.items()}, "lr": lr}
 
     # ---------------------------------------------------------------------------------------- evaluation
