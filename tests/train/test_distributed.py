@@ -136,3 +136,9 @@ def test_nproc_per_node_must_be_positive(tmp_path):
     proc = one_process(["--nproc-per-node", "0", *TINY, "--out", str(tmp_path)], tmp_path)
     assert proc.returncode == 2 and "nproc_per_node" in proc.stderr and "Traceback" not in proc.stderr
     assert tree(tmp_path) == set()
+
+
+def test_nproc_per_node_checks_the_global_batch_before_starting(tmp_path):
+    proc = one_process(["--nproc-per-node", "2", *TINY, "--batch-size", "63", "--out", str(tmp_path)], tmp_path)
+    assert proc.returncode == 2 and "divisible" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree(tmp_path) == set()

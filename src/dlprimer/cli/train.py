@@ -90,6 +90,11 @@ def _train(**kwargs: Any) -> None:
 
     nproc = kwargs.pop("nproc_per_node")
     if nproc is not None:
+        from dlprimer._checks import check_int
+
+        nproc = check_int(nproc, "nproc_per_node", low=1)
+        if kwargs.get("batch_size") is not None:  # checked here too: one line instead of torchrun's failure report
+            distributed.check_global_batch(kwargs["batch_size"], nproc)
         _hand_over_to_torchrun(nproc)
         return
     overwrite = kwargs.pop("overwrite")
@@ -111,9 +116,6 @@ def _hand_over_to_torchrun(nproc: int) -> None:
     import subprocess
     import sys
 
-    from dlprimer._checks import check_int
-
-    check_int(nproc, "nproc_per_node", low=1)
     if "RANK" in os.environ:
         raise ValueError("--nproc-per-node is for starting a run; this process was already started by torchrun")
     args, skip = [], False
