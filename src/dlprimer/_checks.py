@@ -41,11 +41,14 @@ T = TypeVar("T")
 def _bound_text(
     low: float | None, high: float | None, low_open: bool, high_open: bool
 ) -> str:
+    def fmt(v: float) -> str:  # integers in full (4294967295, not 4.29497e+09)
+        return str(int(v)) if float(v).is_integer() and abs(v) < 1e16 else f"{v:g}"
+
     parts = []
     if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
+        parts.append(f"{'>' if low_open else '>='} {fmt(low)}")
     if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high:g}")
+        parts.append(f"{'<' if high_open else '<='} {fmt(high)}")
     return " and ".join(parts)
 
 
