@@ -49,7 +49,7 @@ def test_default_run_reaches_097_and_writes_the_run_folder(default_run):
     saved = json.loads((run_dir / "summary.json").read_text())
     assert saved["test_accuracy"] == summary["test_accuracy"] and saved["wall_time_s"] > 0
     assert TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == TrainConfig(
-        out=str(run_dir.parent), name="default")
+        out=str(run_dir.parent), name="default").validate()  # validate() fills in the data's defaults (lr)
 
 
 def test_summary_per_class_metrics_equal_sklearn(default_run):

@@ -137,3 +137,12 @@ def test_summary_json_of_a_folder_run(folder, tmp_path):
     run = fit(small(tmp_path, folder, epochs=1)).run_dir
     saved = json.loads((run / "summary.json").read_text())
     assert saved["status"] == "completed" and saved["data"]["source"] == "folder"
+
+
+def test_cli_folder_run_records_the_folder_learning_rate_unless_given(folder, tmp_path):
+    common = ["train", "--data", str(folder), "--out", str(tmp_path), "--epochs", "1", "--batch-size", "16",
+              "--image-size", "16"]
+    assert main([*common, "--name", "auto"]) == 0
+    assert json.loads((tmp_path / "auto" / "config.json").read_text())["lr"] == 0.005
+    assert main([*common, "--name", "given", "--lr", "0.03"]) == 0
+    assert json.loads((tmp_path / "given" / "config.json").read_text())["lr"] == 0.03

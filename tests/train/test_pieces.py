@@ -61,3 +61,17 @@ def test_config_roundtrip_and_unknown_keys():
         TrainConfig(name="../x").validate()
     with pytest.raises(ValueError, match="clip_grad"):
         TrainConfig(clip_grad=0.0).validate()
+
+
+def test_learning_rate_default_depends_on_the_data_and_an_explicit_value_wins():
+    from dlprimer.train.config import DATA_DEFAULTS
+
+    assert TrainConfig().lr is None  # "not given": filled in by validate()
+    assert TrainConfig().validate().lr == DATA_DEFAULTS["digits"]["lr"] == 0.05
+    assert TrainConfig(data="photos").validate().lr == DATA_DEFAULTS["folder"]["lr"] == 0.005
+    assert TrainConfig(data="photos", lr=0.2).validate().lr == 0.2
+    assert TrainConfig(lr=0.003).validate().lr == 0.003
+    cfg = TrainConfig(data="photos").validate()
+    assert TrainConfig.from_dict(cfg.to_dict()).validate() == cfg  # config.json records the value used
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(data="photos", lr=0.0).validate()
