@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 
 import numpy as np
@@ -107,16 +106,7 @@ def test_alexnet_trains_at_the_size_its_error_names(folder, tmp_path):
     assert np.isfinite(result.summary["test_loss"])
 
 
-REPRESENTATIVES = {"lenet5", "alexnet", "vgg11", "vgg11_bn", "resnet18", "resnet50", "resnext50_32x4d",
-                   "densenet121", "googlenet"}
-FULL_ZOO = bool(os.environ.get("DLPRIMER_FULL_ZOO"))
-
-
-@pytest.mark.parametrize("name", [
-    n if n in REPRESENTATIVES else pytest.param(n, marks=pytest.mark.skipif(
-        not FULL_ZOO, reason="same stem and pools as its family's tested representative (~5 s to build); "
-                             "DLPRIMER_FULL_ZOO=1 runs it"))
-    for n in models.list_models()])
+@pytest.mark.parametrize("name", models.list_models())  # every model of the zoo (about 20 s in all)
 def test_every_zoo_model_trains_at_its_declared_smallest_size_and_not_below(name):
     torch.manual_seed(0)
     model = models.create(name, num_classes=3, in_channels=3)
