@@ -50,3 +50,23 @@ def test_preview_ops_help_points_to_augment_list(capsys):
 @pytest.mark.parametrize("group", ["models", "augment", "inits", "schedules"])
 def test_list_takes_no_arguments(group, capsys, one_line_error):
     one_line_error(main([group, "list", "extra"]), capsys.readouterr().err, "extra")
+
+
+def test_detect_list_names_are_accepted_by_detect_train(capsys):
+    import torch
+
+    from dlprimer.models.detection import DETECTORS, create
+    from dlprimer.train.detection.config import DetectConfig
+
+    names = _printed(capsys, "detect", "list")
+    assert names == DETECTORS.names() and {"yolo", "fcos", "centernet", "fasterrcnn"} <= set(names)
+    for name in names:
+        DetectConfig(model=name)  # validates on construction: what `detect train --model NAME` checks before any write
+        torch.manual_seed(0)
+        model = create(name, num_classes=3, in_channels=1, image_size=64).eval()
+        with torch.no_grad():
+            preds = model.predict(torch.zeros(1, 1, 64, 64))
+        assert len(preds) == 1, name
+    assert main(["detect", "train", "--model", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and all(repr(n) in err for n in names), err

@@ -32,3 +32,10 @@ def init_names() -> list[str]:
     from dlprimer.nn.init import INIT_SCHEMES
 
     return INIT_SCHEMES.names()
+
+
+def detector_names() -> list[str]:
+    """``dlprimer.models.detection.DETECTORS`` (``detect train --model``)."""
+    from dlprimer.models.detection import DETECTORS
+
+    return DETECTORS.names()

@@ -36,6 +36,15 @@ def _print_stats(stats: dict, run_dir: Path | None = None) -> None:
         console.print(f"run folder: {run_dir}")
 
 
+@detect_app.command("list")
+def list_command() -> None:
+    """Print the registered detector names, one per line (use them with `dlprimer detect train --model`)."""
+    from dlprimer.cli._names import detector_names
+
+    for name in detector_names():
+        print(name)
+
+
 @detect_app.command("train")
 def train(
     model: Annotated[str, typer.Option(help="yolo, fcos, centernet or fasterrcnn")] = _D.model,
