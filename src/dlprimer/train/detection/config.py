@@ -50,7 +50,7 @@ class DetectConfig:
     nms: str = "hard"
     iou_threshold: float = 0.6
     max_dets: int = 100
-    device: str = "cpu"
+    device: str = "auto"
     amp: bool = False
     out: str = "runs"
     name: str | None = None
