@@ -28,9 +28,8 @@ from dlprimer.metrics.coco.dataset import (
     _boxes,
     _column,
     _floats,
-    _ids,
-    _lookup,
     _source,
+    result_keys,
 )
 
 __all__ = ["COCO_KEYPOINT_SIGMAS", "KEYPOINT_AREAS", "KeypointData", "load_keypoints", "oks_pairs"]
@@ -121,15 +120,7 @@ def load_keypoints(
     if not isinstance(data, list):
         raise TypeError(f"{src} must be a list of result records, got {type(data).__name__}")
     fields = ("image_id", "category_id", "keypoints", "score")
-    img = _lookup(
-        _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
-        gt.image_ids, src, "results", "image_id", "images",
-    )  # fmt: skip
-    cat = _lookup(
-        _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
-        gt.category_ids, src, "results", "category_id", "categories",
-    )  # fmt: skip
-    score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
+    img, cat, score = result_keys(data, gt, src, fields)
     dt_kp = _keypoints(_column(data, "keypoints", src, "results", fields), src, "results", k)  # [D, K, 3]
     if data and isinstance(data[0], dict) and data[0].get("bbox") not in (None, []):
         bbox = _boxes(_column(data, "bbox", src, "results", ("bbox",)), src, "results")

@@ -20,11 +20,9 @@ from dlprimer.metrics.coco.dataset import (
     Detections,
     GroundTruth,
     _column,
-    _floats,
-    _ids,
-    _lookup,
     _source,
     load_detections,
+    result_keys,
 )
 
 __all__ = ["SegmData", "load_segm"]
@@ -78,15 +76,7 @@ def load_segm(gt_data: dict, gt: GroundTruth, dt: list | str | os.PathLike[str],
         dt_masks = _masks(segms, det.img, h, w, src, "results")
     else:
         fields = ("image_id", "category_id", "segmentation", "score")
-        img = _lookup(
-            _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
-            gt.image_ids, src, "results", "image_id", "images",
-        )  # fmt: skip
-        cat = _lookup(
-            _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
-            gt.category_ids, src, "results", "category_id", "categories",
-        )  # fmt: skip
-        score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
+        img, cat, score = result_keys(data, gt, src, fields)
         dt_masks = _masks(_column(data, "segmentation", src, "results", fields), img, h, w, src, "results")
         det = Detections(img, cat, np.zeros((len(img), 4)), score, dt_masks.area.astype(np.float64))
     return SegmData(det, gt_masks, dt_masks, gt.iscrowd)

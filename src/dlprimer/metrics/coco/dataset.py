@@ -346,6 +346,23 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
     return GroundTruth(image_ids, cat_ids, names, img, cat, bbox, area, iscrowd, ann_ids)
 
 
+def result_keys(
+    data: list, gt: GroundTruth, src: str, fields: tuple[str, ...]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The columns every results list has (bbox, segm and keypoints alike), validated against ``gt``:
+    ``(image index [N], category index [N], score [N])``; ``fields`` are the record's required fields."""
+    img = _lookup(
+        _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
+        gt.image_ids, src, "results", "image_id", "images",
+    )  # fmt: skip
+    cat = _lookup(
+        _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
+        gt.category_ids, src, "results", "category_id", "categories",
+    )  # fmt: skip
+    score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
+    return img, cat, score
+
+
 def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth, source: str | None = None) -> Detections:
     """Validate a COCO bbox results list (or JSON path) against ``gt`` and return :class:`Detections`.
 
@@ -362,24 +379,8 @@ def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth, source: 
         empty = np.zeros(0, dtype=np.int64)
         return Detections(empty, empty, np.zeros((0, 4)), np.zeros(0), np.zeros(0))
     fields = ("image_id", "category_id", "bbox", "score")
-    img = _lookup(
-        _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
-        gt.image_ids,
-        src,
-        "results",
-        "image_id",
-        "images",
-    )
-    cat = _lookup(
-        _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
-        gt.category_ids,
-        src,
-        "results",
-        "category_id",
-        "categories",
-    )
+    img, cat, score = result_keys(data, gt, src, fields)
     bbox = _boxes(_column(data, "bbox", src, "results", fields), src, "results")
-    score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
     area = bbox[:, 2] * bbox[:, 3]  # [N]  as COCO.loadRes
     return Detections(img, cat, bbox, score, area)
 
