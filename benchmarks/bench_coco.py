@@ -17,67 +17,15 @@ All stats are checked equal before timing is reported.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import io
 import json
-import logging
 import os
 import time
 
 import numpy as np
+from _coco_peers import best_time, time_faster_coco_eval, time_pycocotools
 
 from dlprimer.metrics.coco import COCOEvaluator
 from dlprimer.metrics.coco.synthetic import make_coco
-
-
-def _best(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def _pycocotools(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray]:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        res = coco.loadRes(copy.deepcopy(dt))
-
-        def run():
-            ev = COCOeval(coco, res, "bbox")
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-            return ev.stats
-
-        return _best(run, repeats)
-
-
-def _faster(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray] | None:
-    try:
-        from faster_coco_eval import COCO, COCOeval_faster
-    except ImportError:
-        return None
-    logging.getLogger("faster_coco_eval").setLevel(logging.ERROR)
-    coco = COCO(copy.deepcopy(gt))
-    res = coco.loadRes(copy.deepcopy(dt))
-
-    def run():
-        ev = COCOeval_faster(coco, res, "bbox", print_function=lambda *a, **k: None)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-        return ev.stats
-
-    run()  # warm-up
-    return _best(run, repeats)
 
 
 def _ours(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray, dict[str, float]]:
@@ -99,7 +47,7 @@ def _ours(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray, dict[str
         return res.stats
 
     run()  # warm-up
-    t, stats = _best(run, repeats)
+    t, stats = best_time(run, repeats)
     return t, stats, phases
 
 
@@ -123,8 +71,8 @@ def main() -> None:
         # records do not, which makes every per-record walk several times slower for all tools)
         gt, dt = json.loads(json.dumps(gt)), json.loads(json.dumps(dt))
         t_ours, s_ours, ph = _ours(gt, dt, args.repeats)
-        t_py, s_py = _pycocotools(gt, dt, 1 if n > 500 else args.repeats)
-        fast = _faster(gt, dt, args.repeats)
+        t_py, s_py = time_pycocotools(gt, dt, "bbox", 1 if n > 500 else args.repeats)
+        fast = time_faster_coco_eval(gt, dt, "bbox", args.repeats)
         assert np.allclose(s_ours, s_py, rtol=0, atol=1e-12), f"stats differ: {s_ours} vs {s_py}"
         t_fast = fast[0] if fast else float("nan")
         if fast:

@@ -16,16 +16,12 @@ Stats are checked equal to pycocotools (1e-12) before timing is reported.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import io
 import json
-import logging
 import os
 import time
-import warnings
 
 import numpy as np
+from _coco_peers import best_time, time_faster_coco_eval, time_pycocotools
 
 from dlprimer.metrics.coco import COCOEvaluator
 from dlprimer.metrics.coco.synthetic import make_coco
@@ -66,55 +62,7 @@ def make_segm(seed: int, n_images: int) -> tuple[dict, list]:
     return gt, dt
 
 
-def _best(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
-
-def _pycocotools(gt: dict, dt: list) -> tuple[float, np.ndarray]:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        res = coco.loadRes(copy.deepcopy(dt))
-
-        def run():
-            ev = COCOeval(coco, res, "segm")
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-            return ev.stats
-
-        return _best(run, 1)
-
-
-def _faster(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray] | None:
-    try:
-        from faster_coco_eval import COCO, COCOeval_faster
-    except ImportError:
-        return None
-    logging.getLogger("faster_coco_eval").setLevel(logging.ERROR)
-
-    def run():
-        coco = COCO(copy.deepcopy(gt))  # its evaluate converts the polygons in place: fresh data each run
-        res = coco.loadRes(copy.deepcopy(dt))
-        t0 = time.perf_counter()
-        ev = COCOeval_faster(coco, res, "segm", print_function=lambda *a, **k: None)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-        return time.perf_counter() - t0, ev.stats
-
-    runs = [run() for _ in range(repeats)]
-    return min(r[0] for r in runs), runs[0][1]
 
 
 def _ours(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray, dict[str, float]]:
@@ -137,7 +85,7 @@ def _ours(gt: dict, dt: list, repeats: int) -> tuple[float, np.ndarray, dict[str
         return res.stats
 
     run()  # warm-up
-    t, stats = _best(run, repeats)
+    t, stats = best_time(run, repeats)
     return t, stats, phases
 
 
@@ -154,8 +102,8 @@ def main() -> None:
         gt, dt = make_segm(args.seed, n)
         gt, dt = json.loads(json.dumps(gt)), json.loads(json.dumps(dt))
         t_ours, s_ours, ph = _ours(gt, dt, args.repeats)
-        t_py, s_py = _pycocotools(gt, dt)
-        fast = _faster(gt, dt, args.repeats)
+        t_py, s_py = time_pycocotools(gt, dt, "segm", 1)
+        fast = time_faster_coco_eval(gt, dt, "segm", args.repeats)
         assert np.allclose(s_ours, s_py, rtol=0, atol=1e-12), f"stats differ: {s_ours} vs {s_py}"
         t_fast = fast[0] if fast else float("nan")
         if fast and not np.allclose(s_ours, fast[1], rtol=0, atol=1e-9):
