@@ -3,8 +3,8 @@ PyTorch loop, inference speed, and the peer (ultralytics' YOLOv8n from scratch, 
 
 For every model (``--models``): training images/s, validation AP after each evaluated epoch against training
 minutes, test AP / AP50 / AP_small / AR@100, inference images/s at batch 1 and 16 (``predict``: forward + decode
-+ NMS). Engine overhead: ``--overhead-steps`` batches through our loop (``_Run.train_epoch``: AMP context,
-clipping, schedule, EMA) against the same model, batches and optimizer in a bare ``loss.backward();
++ NMS). Engine overhead: ``--overhead-steps`` batches through the one engine (``TorchEngine.train_epoch``: AMP
+context, clipping, schedule, EMA) against the same model, batches and optimizer in a bare ``loss.backward();
 optimizer.step()`` loop, timed in one process (target ≤ 3 %). The peer runs only when ``ultralytics`` is
 installed (``pip install ultralytics``, the bench extra): the scenes are exported, converted to YOLO txt labels
 and ``YOLO("yolov8n.yaml")`` (no pretrained weights) trains for the same wall time as our default model; its
@@ -31,8 +31,8 @@ import torch
 from _timing import median_time
 
 from dlprimer.train.detection import DetectConfig, fit_detection, load_detection_run
-from dlprimer.train.detection.data import load_detection_data, to_float
-from dlprimer.train.detection.loop import _Run
+from dlprimer.train.detection.data import to_float
+from dlprimer.train.engine import make_engine, make_task
 
 
 def bench_model(name: str, args: argparse.Namespace, out: Path) -> dict:
@@ -54,20 +54,23 @@ def bench_model(name: str, args: argparse.Namespace, out: Path) -> dict:
         x = to_float(torch.stack([test[i]["image"] for i in range(bs)]))
         speed[f"infer_img_s_b{bs}"] = bs / median_time(lambda x=x: model.predict(x), 5)
     s = result.stats
-    return {"model": name, "train_img_s": args.n_train * args.epochs / train_s, "train_minutes": train_s / 60,
+    return {"model": name, "epochs": result.summary["epochs"],
+            "train_img_s": args.n_train * result.summary["epochs"] / train_s, "train_minutes": train_s / 60,
             "wall_minutes": wall / 60, "AP": s["AP"], "AP50": s["AP50"], "AP_small": s["AP_small"],
             "AR@100": s["AR@100"], "val_curve (min, AP, AP50)": curve, **speed}
 
 
 def engine_overhead(name: str, args: argparse.Namespace) -> dict:
-    """Our per-batch loop vs a bare PyTorch loop on the same batches (EMA and clipping included in ours)."""
+    """The one engine's per-batch loop (``TorchEngine.train_epoch``: batch to float, AMP context, loss through the
+    task, clipping, schedule, EMA, statistics) against a bare PyTorch loop on the same batches and model: the
+    bare loop does only ``loss.backward(); optimizer.step()``, so the difference is everything the engine adds."""
     cfg = DetectConfig(model=name, epochs=1, n_train=args.overhead_steps * args.batch_size, n_val=2, n_test=2,
                        batch_size=args.batch_size, augment="none")
-    data = load_detection_data(cfg)
-    run = _Run(cfg, data, torch.device("cpu"))
-    batches = list(run.loader(1))
-    plain_model = copy.deepcopy(run.model)
-    plain_opt = torch.optim.AdamW(plain_model.parameters(), lr=cfg.lr)
+    task = make_task(cfg)
+    engine = make_engine(cfg, task)
+    batches = list(engine.loader)
+    plain_model = copy.deepcopy(engine.model)
+    plain_opt = torch.optim.AdamW(task.param_groups(plain_model, cfg), lr=cfg.lr)
 
     def plain() -> None:
         plain_model.train()
@@ -77,12 +80,11 @@ def engine_overhead(name: str, args: argparse.Namespace) -> dict:
             loss.backward()
             plain_opt.step()
 
-    class _Fixed:  # our loop over the same pre-built batches (data loading excluded from both)
-        def __iter__(self):
-            return iter(batches)
+    class _Fixed(list):  # our loop over the same pre-built batches (data loading excluded from both)
+        dataset = engine.loader.dataset
 
-    run.loader = lambda epoch: _Fixed()  # type: ignore[method-assign]
-    ours = median_time(lambda: run.train_epoch(1), args.repeats)
+    engine.loader = _Fixed(batches)
+    ours = median_time(lambda: engine.train_epoch(1), args.repeats)
     base = median_time(plain, args.repeats)
     return {"model": name, "ours_s": ours, "plain_s": base, "overhead_pct": 100 * (ours / base - 1)}
 
@@ -134,7 +136,7 @@ def peer_yolov8n(args: argparse.Namespace, out: Path, seconds: float) -> dict | 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["centernet", "yolo", "fcos", "fasterrcnn"])
-    parser.add_argument("--epochs", type=int, default=DetectConfig().epochs)
+    parser.add_argument("--epochs", type=int, default=None, help="default: each model's own (MODEL_DEFAULTS)")
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-val", type=int, default=500)
     parser.add_argument("--n-test", type=int, default=1000)
@@ -148,7 +150,7 @@ def main() -> None:
         args.epochs, args.n_train, args.n_val, args.n_test, args.overhead_steps, args.repeats = 1, 32, 8, 16, 2, 1
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     print(f"torch threads: {torch.get_num_threads()}; scenes {args.n_train}/{args.n_val}/{args.n_test}, "
-          f"{args.epochs} epochs, batch {args.batch_size}")
+          f"epochs {args.epochs or 'per model'}, batch {args.batch_size}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
         rows = [bench_model(m, args, out) for m in args.models]

@@ -141,13 +141,18 @@ def test_user_coco_folder_trains_and_keeps_ids(tmp_path):
 
 KILL_SCRIPT = """
 import os, signal, sys
+from dlprimer.train.callbacks import Callback
 from dlprimer.train.detection import DetectConfig, fit_detection
 cfg = DetectConfig(model="fcos", epochs=3, n_train=8, n_val=4, n_test=4, batch_size=4, image_size=64,
                    out=sys.argv[1], name="killed", eval_every=1)
-def on_batch(epoch, i, loss):
-    if epoch == 2 and i == 1:
-        os.kill(os.getpid(), signal.SIGKILL)
-fit_detection(cfg, on_batch=on_batch)
+class KillInEpoch2(Callback):
+    epoch = 1
+    def on_epoch(self, row):
+        self.epoch = row["epoch"] + 1
+    def on_batch(self, index, loss):
+        if self.epoch == 2 and index == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+fit_detection(cfg, callbacks=[KillInEpoch2()])
 """
 
 

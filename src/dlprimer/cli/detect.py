@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dlprimer.cli._app import app
+from dlprimer.cli.train import with_signature
 from dlprimer.train.detection.config import DetectConfig
 
 detect_app = typer.Typer(help="Train, evaluate, run and compare object detectors.", no_args_is_help=True)
 app.add_typer(detect_app, name="detect")
 
-_D = DetectConfig()
 NMS_CHOICES = ("hard", "soft-linear", "soft-gaussian", "voting", "diou")
 
 
@@ -45,50 +46,41 @@ def list_command() -> None:
         print(name)
 
 
-@detect_app.command("train")
-def train(
-    model: Annotated[str, typer.Option(help="yolo, fcos, centernet or fasterrcnn")] = _D.model,
-    data: Annotated[Path | None, typer.Option(help="COCO-format folder (default: the embedded digit scenes)")] = None,
-    image_size: Annotated[int, typer.Option(help="network input side (letterboxed), divisible by 32")] = _D.image_size,
-    epochs: Annotated[int, typer.Option(help="number of epochs")] = _D.epochs,
-    batch_size: Annotated[int, typer.Option(help="images per batch")] = _D.batch_size,
-    lr: Annotated[float, typer.Option(help="peak learning rate")] = _D.lr,
-    optimizer: Annotated[str, typer.Option(help="sgd, adam or adamw")] = _D.optimizer,
-    schedule: Annotated[str, typer.Option(help="learning-rate schedule, stepped per batch")] = _D.schedule,
-    warmup: Annotated[int, typer.Option(help="warmup epochs")] = _D.warmup,
-    augment: Annotated[str, typer.Option(help="augmentation pipeline, comma-separated, or none")] = _D.augment,
-    mosaic_p: Annotated[float, typer.Option(help="probability of each multi-sample op")] = _D.mosaic_p,
-    eval_every: Annotated[int, typer.Option(help="validation mAP every N epochs")] = _D.eval_every,
-    width: Annotated[int, typer.Option(help="backbone base channels")] = _D.width,
-    backbone: Annotated[str, typer.Option(help="csp or resnet18")] = _D.backbone,
-    n_train: Annotated[int, typer.Option(help="embedded scenes: training images")] = _D.n_train,
-    n_val: Annotated[int, typer.Option(help="embedded scenes: validation images")] = _D.n_val,
-    n_test: Annotated[int, typer.Option(help="embedded scenes: test images")] = _D.n_test,
-    seed: Annotated[int, typer.Option(help="seed of initialization, batches and augmentation")] = _D.seed,
-    amp: Annotated[bool, typer.Option(help="mixed precision")] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = _D.device,
-    out: Annotated[str, typer.Option(help="folder that holds run folders")] = _D.out,
-    name: Annotated[str | None, typer.Option(help="run folder name (default <model>-<time>)")] = None,
-    overwrite: Annotated[bool, typer.Option(help="replace an existing run folder of the same name")] = False,
-    resume: Annotated[Path | None, typer.Option(help="continue the run in this run folder")] = None,
-) -> None:
-    """Train a detector; ends with the 12 COCO numbers and a per-class AP table."""
-    from dlprimer.train.detection import DetectConfig, fit_detection, resume_detection
+def _detect_train(**kwargs: Any) -> None:
+    """Train a detector (the embedded digit scenes, or --data DIR in COCO layout) on the one training engine and
+    write a run folder OUT/NAME; ends with the 12 COCO numbers and a per-class AP table. --resume RUN_DIR finishes
+    a run; with --epochs it extends it."""
+    from dlprimer.cli.train import ProgressBars, fit_or_resume
+    from dlprimer.train import distributed
+    from dlprimer.train import engine as train_engine
 
-    def show(row: dict) -> None:
-        print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+    overwrite = kwargs.pop("overwrite")
+    resume = kwargs.pop("resume")
+    quiet = kwargs.pop("quiet")
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    with distributed.session(given.get("device", "auto")):
+        main = distributed.is_main()
+        callbacks = [] if quiet or not main else [ProgressBars()]
+        result = fit_or_resume(train_engine, given, overwrite, resume, callbacks, config_class=DetectConfig)
+    if main:
+        _print_stats(result.summary, result.run_dir)
 
-    if resume is not None:
-        result = resume_detection(resume, on_epoch=show)
-    else:
-        config = DetectConfig(
-            model=model, data=None if data is None else str(data), image_size=image_size, epochs=epochs,
-            batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule, warmup=warmup, augment=augment,
-            mosaic_p=mosaic_p, eval_every=eval_every, width=width, backbone=backbone, n_train=n_train, n_val=n_val,
-            n_test=n_test, seed=seed, amp=amp, device=device, out=out, name=name,
-        )
-        result = fit_detection(config, overwrite=overwrite, on_epoch=show)
-    _print_stats(result.summary, result.run_dir)
+
+def _detect_train_signature() -> list[inspect.Parameter]:
+    from dlprimer.cli.train import config_parameters, overwrite_parameter, quiet_parameter
+
+    return [
+        *config_parameters(DetectConfig),
+        overwrite_parameter("replace an earlier dlprimer run folder of the same name (only a run folder; only once "
+                            "the new run has started)"),
+        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: extend "
+                                                       "it to N epochs)")]),
+        quiet_parameter(),
+    ]
+
+
+detect_app.command("train")(with_signature(_detect_train, _detect_train_signature()))
 
 
 @detect_app.command("evaluate")

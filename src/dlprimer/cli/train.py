@@ -18,8 +18,6 @@ import typer
 from dlprimer.cli._app import app
 from dlprimer.train.config import TrainConfig, option_fields
 
-_HINTS = typing.get_type_hints(TrainConfig)
-
 
 def _print_summary(summary: dict, run_dir: Path | None = None) -> None:
     from rich.console import Console
@@ -61,13 +59,19 @@ class ProgressBars:
         self.progress.update(self.batch_task, completed=index + 1, info=f"loss {loss:.4f}")
 
     def on_epoch(self, row: dict[str, Any]) -> None:
-        acc = row.get("train_accuracy", float("nan"))
-        self.progress.console.print(
-            f"epoch {row['epoch']:>3}  train {row['train_loss']:.4f} / {acc:.4f}  "
-            f"val {row['val_loss']:.4f} / {row.get('val_accuracy', float('nan')):.4f}  lr {row['lr']:.2e}  "
-            f"{row['time_s']:.1f}s"
-        )
-        self.progress.update(self.epochs_task, advance=1, info=f"val acc {row.get('val_accuracy', 0):.4f}")
+        if "val_loss" in row:  # classification: loss / accuracy
+            acc = row.get("train_accuracy", float("nan"))
+            line = (f"epoch {row['epoch']:>3}  train {row['train_loss']:.4f} / {acc:.4f}  "
+                    f"val {row['val_loss']:.4f} / {row.get('val_accuracy', float('nan')):.4f}  lr {row['lr']:.2e}  "
+                    f"{row['time_s']:.1f}s")
+            info = f"val acc {row.get('val_accuracy', 0):.4f}"
+        else:  # detection: the loss parts, and validation mAP on the evaluated epochs
+            parts = "  ".join(f"{k[6:]} {v:.4f}" for k, v in row.items() if k.startswith("train_"))
+            val = "  ".join(f"{k} {row[k]:.4f}" for k in ("val_AP", "val_AP50") if k in row)
+            line = f"epoch {row['epoch']:>3}  {parts}  {val}  lr {row['lr']:.2e}  {row['time_s']:.1f}s"
+            info = f"val AP {row['val_AP']:.4f}" if "val_AP" in row else ""
+        self.progress.console.print(line)
+        self.progress.update(self.epochs_task, advance=1, info=info)
         self.progress.reset(self.batch_task, total=self.steps)
 
     def on_close(self) -> None:
@@ -104,7 +108,7 @@ def _train(**kwargs: Any) -> None:
     callbacks = [] if quiet else [ProgressBars()]
     with distributed.session(given.get("device", "auto")):
         main = distributed.is_main()
-        result = _fit_or_resume(train_engine, given, overwrite, resume, callbacks if main else [])
+        result = fit_or_resume(train_engine, given, overwrite, resume, callbacks if main else [])
     if main:
         _print_summary(result.summary, result.run_dir)
 
@@ -135,8 +139,8 @@ def _hand_over_to_torchrun(nproc: int) -> None:
         raise typer.Exit(code)
 
 
-def _fit_or_resume(train_engine: Any, given: dict[str, Any], overwrite: bool, resume: Path | None,
-                   callbacks: list[Any]) -> Any:
+def fit_or_resume(train_engine: Any, given: dict[str, Any], overwrite: bool, resume: Path | None,
+                   callbacks: list[Any], config_class: type = TrainConfig) -> Any:
     if resume is not None:
         other = sorted(_option_name(k) for k in given if k != "epochs")
         if other or overwrite:
@@ -144,14 +148,16 @@ def _fit_or_resume(train_engine: Any, given: dict[str, Any], overwrite: bool, re
             raise ValueError(f"--resume continues a run with its saved config.json; only --epochs may be given "
                              f"with it, not {names}")
         return train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks)
-    return train_engine.fit(TrainConfig(**given), overwrite=overwrite, callbacks=callbacks)
+    return train_engine.fit(config_class(**given), overwrite=overwrite, callbacks=callbacks)
 
 
-def config_parameters() -> list[inspect.Parameter]:
-    """One typer option per TrainConfig field (default shown from the dataclass, ``None`` = not given)."""
+def config_parameters(cls: type = TrainConfig) -> list[inspect.Parameter]:
+    """One typer option per field of config class ``cls`` (:class:`TrainConfig`, ``DetectConfig``; default shown
+    from the dataclass, ``None`` = not given)."""
+    hints = typing.get_type_hints(cls)
     params = []
-    for f in option_fields():
-        hint = _HINTS[f.name]
+    for f in option_fields(cls):
+        hint = hints[f.name]
         base = hint
         if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
             args = [a for a in typing.get_args(hint) if a is not type(None)]

@@ -32,7 +32,8 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _opt(default: Any, help: str, **meta: Any) -> Any:  # noqa: A002 - "help" is the CLI's word
+def option(default: Any, help: str, **meta: Any) -> Any:  # noqa: A002 - "help" is the CLI's word
+    """A config field whose ``metadata["help"]`` is its command-line help (``cli=False``: not an option)."""
     return field(default=default, metadata={"help": help, **meta})
 
 
@@ -51,46 +52,46 @@ class TrainConfig:
     For an image folder the defaults were picked by measurement (``benchmarks/folder_defaults.py``).
     """
 
-    model: str = _opt("lenet5", "model name (dlprimer.models.list_models())")
-    engine: str = _opt("torch", "torch, or scratch (the NumPy engine; lenet5 only)")
-    data: str | None = _opt(None, "image folder (one sub-folder per class; train/val/test inside when split); "
+    model: str = option("lenet5", "model name (dlprimer.models.list_models())")
+    engine: str = option("torch", "torch, or scratch (the NumPy engine; lenet5 only)")
+    data: str | None = option(None, "image folder (one sub-folder per class; train/val/test inside when split); "
                                   "default: the embedded digits")
-    epochs: int = _opt(20, "number of epochs (on --resume: extend the run to this many)")
-    batch_size: int = _opt(32, "images per optimizer step (global over all processes under torchrun)")
-    optimizer: str = _opt("sgd", "optimizer name (sgd, adam, adamw)")
-    lr: float | None = _opt(None, "peak learning rate (default: 0.05 digits, 0.005 image folders)")
-    momentum: float = _opt(0.9, "SGD momentum")
-    nesterov: bool = _opt(False, "Nesterov momentum (SGD)")
-    weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)")
-    schedule: str = _opt("cosine", "learning-rate schedule, stepped per batch (dlprimer.schedules)")
-    warmup_epochs: int = _opt(1, "linear warmup, in epochs")
-    label_smoothing: float = _opt(0.0, "label smoothing epsilon in [0, 1]")
-    clip_grad: float | None = _opt(None, "clip the global gradient norm to this")
-    amp: bool = _opt(False, "mixed precision (bf16 on CPU, fp16 + GradScaler on CUDA)")
-    device: str = _opt("auto", "auto, cpu or cuda")
-    seed: int = _opt(0, "seed of the split, the initialization and the batches")
-    init: str = _opt("kaiming_normal", "weight initialization scheme (dlprimer.nn.init)")
-    shift: int = _opt(2, "random shift augmentation, +/- pixels")
-    augment: str = _opt("", "comma-separated augmentations for image folders, e.g. hflip,color")
-    image_size: int | None = _opt(None, "input size in pixels (default: 32 digits, 64 image folders)")
-    val_split: float = _opt(0.1, "validation share of an image folder without val/")
-    test_split: float = _opt(0.2, "test share of an image folder without test/")
-    skip_bad_images: bool = _opt(False, "skip unreadable images with a warning instead of stopping")
-    workers: int = _opt(0, "DataLoader worker processes")
-    early_stop: int | None = _opt(None, "stop after this many epochs without improvement; keep best.pt")
-    monitor: str = _opt("val_loss", "what early stopping watches: val_loss or val_accuracy")
-    log: str = _opt("none", "extra metric log: none, csv or tensorboard")
-    init_from: str | None = _opt(None, "start from an earlier run's weights (RUN_DIR; a new head)")
-    pretrained: str | None = _opt(None, "start from a torchvision-layout state_dict file (weights_only; a new head)")
-    finetune: str = _opt("", "fine-tuning stages, e.g. head,top-half,all (with --stage-epochs)")
-    stage_epochs: str = _opt("", "epochs per fine-tuning stage, e.g. 3,3,4 (replaces --epochs)")
-    layer_lr_decay: float = _opt(1.0, "learning rate x this per layer level below the head (1: off)")
-    classes: str = _opt("", "train on these classes only, e.g. 5,6,7,8,9 (names; relabelled in this order)")
-    label_fraction: float = _opt(1.0, "keep this stratified fraction of the training labels")
-    cv_folds: int | None = _opt(None, "cross-validation: number of folds (set by dlprimer cv)", cli=False)
-    cv_fold: int | None = _opt(None, "cross-validation: this run's fold, 0-based (set by dlprimer cv)", cli=False)
-    out: str = _opt("runs", "parent folder of run folders")
-    name: str | None = _opt(None, "run folder name (default <model>-<YYYYmmdd-HHMMSS>)")
+    epochs: int = option(20, "number of epochs (on --resume: extend the run to this many)")
+    batch_size: int = option(32, "images per optimizer step (global over all processes under torchrun)")
+    optimizer: str = option("sgd", "optimizer name (sgd, adam, adamw)")
+    lr: float | None = option(None, "peak learning rate (default: 0.05 digits, 0.005 image folders)")
+    momentum: float = option(0.9, "SGD momentum")
+    nesterov: bool = option(False, "Nesterov momentum (SGD)")
+    weight_decay: float = option(5e-4, "L2 weight decay (decoupled for adamw)")
+    schedule: str = option("cosine", "learning-rate schedule, stepped per batch (dlprimer.schedules)")
+    warmup_epochs: int = option(1, "linear warmup, in epochs")
+    label_smoothing: float = option(0.0, "label smoothing epsilon in [0, 1]")
+    clip_grad: float | None = option(None, "clip the global gradient norm to this")
+    amp: bool = option(False, "mixed precision (bf16 on CPU, fp16 + GradScaler on CUDA)")
+    device: str = option("auto", "auto, cpu or cuda")
+    seed: int = option(0, "seed of the split, the initialization and the batches")
+    init: str = option("kaiming_normal", "weight initialization scheme (dlprimer.nn.init)")
+    shift: int = option(2, "random shift augmentation, +/- pixels")
+    augment: str = option("", "comma-separated augmentations for image folders, e.g. hflip,color")
+    image_size: int | None = option(None, "input size in pixels (default: 32 digits, 64 image folders)")
+    val_split: float = option(0.1, "validation share of an image folder without val/")
+    test_split: float = option(0.2, "test share of an image folder without test/")
+    skip_bad_images: bool = option(False, "skip unreadable images with a warning instead of stopping")
+    workers: int = option(0, "DataLoader worker processes")
+    early_stop: int | None = option(None, "stop after this many epochs without improvement; keep best.pt")
+    monitor: str = option("val_loss", "what early stopping watches: val_loss or val_accuracy")
+    log: str = option("none", "extra metric log: none, csv or tensorboard")
+    init_from: str | None = option(None, "start from an earlier run's weights (RUN_DIR; a new head)")
+    pretrained: str | None = option(None, "start from a torchvision-layout state_dict file (weights_only; a new head)")
+    finetune: str = option("", "fine-tuning stages, e.g. head,top-half,all (with --stage-epochs)")
+    stage_epochs: str = option("", "epochs per fine-tuning stage, e.g. 3,3,4 (replaces --epochs)")
+    layer_lr_decay: float = option(1.0, "learning rate x this per layer level below the head (1: off)")
+    classes: str = option("", "train on these classes only, e.g. 5,6,7,8,9 (names; relabelled in this order)")
+    label_fraction: float = option(1.0, "keep this stratified fraction of the training labels")
+    cv_folds: int | None = option(None, "cross-validation: number of folds (set by dlprimer cv)", cli=False)
+    cv_fold: int | None = option(None, "cross-validation: this run's fold, 0-based (set by dlprimer cv)", cli=False)
+    out: str = option("runs", "parent folder of run folders")
+    name: str | None = option(None, "run folder name (default <model>-<YYYYmmdd-HHMMSS>)")
 
     # --------------------------------------------------------------------------------------- checks
     def validate(self) -> TrainConfig:
@@ -240,6 +241,7 @@ class TrainConfig:
         return cls(**data)
 
 
-def option_fields() -> list[dataclasses.Field[Any]]:
-    """The fields of :class:`TrainConfig` that are command-line options, in declaration order."""
-    return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)]
+def option_fields(cls: type = TrainConfig) -> list[dataclasses.Field[Any]]:
+    """The fields of config class ``cls`` (:class:`TrainConfig`, ``DetectConfig``) that are command-line options,
+    in declaration order."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]

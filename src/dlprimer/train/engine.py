@@ -5,7 +5,8 @@
    (:mod:`dlprimer.train.run_folder`: marker and ``config.json`` appear together, atomically);
 2. seed everything (split and normalization depend on ``seed`` only; each epoch is seeded from ``(seed,
    epoch)``); on ``resume`` check the checkpoint against the run, then restore the engine and RNG states;
-3. for each epoch: train (see ``torch_engine`` for the per-batch steps), evaluate on the validation split,
+3. for each epoch: train (see ``torch_engine`` for the per-batch steps), evaluate on the validation split
+   (every ``task.evaluate_every`` epochs and after the last; every epoch unless the task says otherwise),
    append a row to ``metrics.jsonl``, write ``best.pt`` when early stopping saw an improvement, then write
    ``checkpoint.pt`` atomically; stop early after ``early_stop`` epochs without improvement;
 4. evaluate on the test split (from the best epoch with early stopping): ``task.summary``;
@@ -46,7 +47,8 @@ TIMING_FIELDS = ("time_s",)
 
 @dataclass
 class RunResult:
-    """What :func:`fit` returns: the run folder, the test accuracy, the per-epoch history and the summary."""
+    """What :func:`fit` returns: the run folder, the test accuracy (NaN for a task without one, e.g. detection:
+    see ``summary["stats"]``), the per-epoch history and the summary."""
 
     run_dir: Path
     test_accuracy: float
@@ -64,12 +66,17 @@ class Prepared:
 
 
 # ----------------------------------------------------------------------------------------- building
-def make_task(config: TrainConfig) -> Any:
-    """The task of ``config`` (classification on the digits or on ``config.data``)."""
+def make_task(config: Any) -> Any:
+    """The task of ``config``: classification (:class:`TrainConfig`: the digits or ``config.data``) or detection
+    (:class:`dlprimer.train.detection.config.DetectConfig`: the scenes or a COCO folder)."""
+    if getattr(config, "kind", "classification") == "detection":
+        from dlprimer.train.detection.task import DetectionTask
+
+        return DetectionTask.from_config(config)
     return ClassificationTask.from_config(config)
 
 
-def make_engine(config: TrainConfig, task: Any, load_init: bool = True) -> Any:
+def make_engine(config: Any, task: Any, load_init: bool = True) -> Any:
     """The engine of ``config`` (``torch`` or ``scratch``) for ``task``; the device is checked here.
 
     ``load_init=False`` skips ``--init-from``/``--pretrained`` (a checkpoint will replace the weights anyway)."""
@@ -86,7 +93,7 @@ def make_engine(config: TrainConfig, task: Any, load_init: bool = True) -> Any:
     return TorchEngine(config, task, resolve_device(config.device), load_init=load_init)
 
 
-def prepare(config: TrainConfig, load_init: bool = True) -> Prepared:
+def prepare(config: Any, load_init: bool = True) -> Prepared:
     """Validate ``config``, seed, load the data and build the engine (no file is written)."""
     config.validate()
     from dlprimer.train.loggers import check_logger
@@ -98,18 +105,20 @@ def prepare(config: TrainConfig, load_init: bool = True) -> Prepared:
     return Prepared(config=config, task=task, engine=engine)
 
 
-def default_run_name(config: TrainConfig) -> str:
+def default_run_name(config: Any) -> str:
     return config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 # ------------------------------------------------------------------------------------------- the run
 def fit(
-    config: TrainConfig,
+    config: Any,
     overwrite: bool = False,
     callbacks: Sequence[Callback] = (),
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Train ``config.model`` and write the run folder ``config.out/config.name`` (see the module docstring).
+
+    ``config`` is a :class:`TrainConfig` (classification) or a ``DetectConfig`` (detection): one loop for both.
 
     ``overwrite=True`` replaces an earlier dlprimer run folder of the same name — only one carrying the
     marker file, and only once this run has started cleanly.
@@ -143,7 +152,7 @@ def resume(run_dir: str | os.PathLike[str], epochs: int | None = None, callbacks
     config = folder.read_config()
     if epochs is not None:
         epochs = check_int(epochs, "epochs", low=1)
-        if config.stage_epochs:
+        if getattr(config, "stage_epochs", ""):
             raise RunFolderError("this run is staged by --stage-epochs; --epochs cannot extend it")
         config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs))
     prepared = prepare(config, load_init=not folder.checkpoint.is_file())
@@ -174,7 +183,7 @@ def _best_epoch(history: list[dict[str, Any]], monitor: str) -> tuple[int | None
     mode = "min" if monitor.endswith("loss") else "max"
     best_epoch, best = None, None
     for row in history:
-        if _improved(row[monitor], best, mode):
+        if monitor in row and _improved(row[monitor], best, mode):
             best_epoch, best = row["epoch"], row[monitor]
     return best_epoch, best
 
@@ -218,16 +227,17 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
                 break
             t0 = time.perf_counter()
             train = engine.train_epoch(epoch, on_batch=calls.on_batch)
-            val = task.evaluate(engine, "val")
+            every = getattr(task, "evaluate_every", 1)
+            val = task.evaluate(engine, "val") if epoch % every == 0 or epoch == config.epochs else {}
             row = {"epoch": epoch, **train, **{f"val_{k}": v for k, v in val.items()},
                    "time_s": round(time.perf_counter() - t0, 4)}
-            if not np.isfinite(row["val_loss"]):
+            if "val_loss" in row and not np.isfinite(row["val_loss"]):
                 raise _diverged_on_val(epoch, row["val_loss"])
             history.append(row)
             if main:
                 folder.append_metrics(row)
             crash_point("after-metrics-append")
-            if config.early_stop and _improved(row[config.monitor], best, mode):
+            if config.early_stop and config.monitor in row and _improved(row[config.monitor], best, mode):
                 best_epoch, best = epoch, row[config.monitor]
                 if main:
                     save_checkpoint(folder.best, checkpoint_state(epoch))
@@ -260,7 +270,8 @@ def _run(prepared: Prepared, folder: RunFolder, state: dict[str, Any] | None,
     task.figures(engine, history, folder.path, summary)
     calls.on_end(summary)
     distributed.barrier()
-    return RunResult(run_dir=folder.path, test_accuracy=summary["test_accuracy"], history=history, summary=summary)
+    return RunResult(run_dir=folder.path, test_accuracy=summary.get("test_accuracy", float("nan")), history=history,
+                     summary=summary)
 
 
 def _diverged_on_val(epoch: int, loss: float) -> DivergedError:
@@ -269,7 +280,7 @@ def _diverged_on_val(epoch: int, loss: float) -> DivergedError:
 
 
 # --------------------------------------------------------------------------------- evaluate / predict
-def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt") -> tuple[TrainConfig, Any, Any]:
+def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt") -> tuple[Any, Any, Any]:
     """The config, an engine holding the checkpoint's weights, and the task of the run in ``run_dir``."""
     folder = RunFolder.open(run_dir)
     config = folder.read_config()

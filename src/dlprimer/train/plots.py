@@ -1,4 +1,4 @@
-"""Figures of a run: training curves (loss, accuracy, lr per epoch) and the test confusion matrix."""
+"""Figures of a run: training curves (loss, accuracy or detection mAP, lr per epoch) and the test confusion matrix."""
 
 from __future__ import annotations
 
@@ -59,6 +59,30 @@ def plot_confusion(matrix: np.ndarray, path: str | os.PathLike[str], title: str 
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=100)
+    plt.close(fig)
+
+
+def plot_detection_curves(history: Sequence[dict], path: str | os.PathLike[str]) -> None:
+    """Training loss, validation AP / AP50 (the evaluated epochs) and learning rate against the epoch."""
+    from dlprimer._io import atomic_savefig
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    epochs = [r["epoch"] for r in history]
+    axes[0].plot(epochs, [r["train_loss"] for r in history], marker="o", ms=3)
+    axes[0].set_title("training loss")
+    for key in ("val_AP", "val_AP50"):
+        rows = [r for r in history if key in r]
+        axes[1].plot([r["epoch"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=key[4:])
+    axes[1].set_title("validation mAP (EMA weights)")
+    axes[1].legend()
+    axes[2].plot(epochs, [r["lr"] for r in history], marker="o", ms=3, color="tab:green")
+    axes[2].set_title("learning rate (last batch of the epoch)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=100)
     plt.close(fig)

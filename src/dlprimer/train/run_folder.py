@@ -3,7 +3,7 @@
 Layout of ``OUT/NAME/``::
 
     .dlprimer-run     the marker: this folder is a dlprimer run folder (written first)
-    config.json       every option (TrainConfig)
+    config.json       every option (TrainConfig; a DetectConfig carries ``"task": "detection"``)
     metrics.jsonl     one JSON row per completed epoch (the only timing key is ``time_s``)
     checkpoint.pt     the last completed epoch (atomic; ``weights_only=True``)
     best.pt           with early stopping: the best epoch's checkpoint
@@ -80,7 +80,7 @@ class RunFolder:
         return target
 
     @classmethod
-    def claim(cls, config: TrainConfig, name: str, overwrite: bool) -> RunFolder:
+    def claim(cls, config: Any, name: str, overwrite: bool) -> RunFolder:
         """Create the run folder atomically with its marker and ``config.json`` (see the module docstring).
 
         Without an existing run, the folder is ``out/name`` at once. When ``overwrite`` replaces an earlier
@@ -139,7 +139,9 @@ class RunFolder:
         return remove_stale_temporaries(self.path)
 
     # ------------------------------------------------------------------------------------ files
-    def read_config(self) -> TrainConfig:
+    def read_config(self) -> Any:
+        """The run's config: a ``DetectConfig`` when ``config.json`` says ``"task": "detection"``, else a
+        :class:`TrainConfig`; any problem is one :class:`RunFolderError` line naming the file."""
         path = self.path / CONFIG
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -150,11 +152,15 @@ class RunFolder:
         except json.JSONDecodeError as exc:
             raise RunFolderError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
         try:
+            if isinstance(data, dict) and data.get("task") == "detection":
+                from dlprimer.train.detection.config import DetectConfig
+
+                return DetectConfig.from_dict(data).validate()
             return TrainConfig.from_dict(data).validate()
         except (ValueError, TypeError) as exc:
             raise RunFolderError(f"{path}: {exc}") from None
 
-    def write_config(self, config: TrainConfig) -> None:
+    def write_config(self, config: Any) -> None:
         atomic_write_json(self.path / CONFIG, config.to_dict())
 
     def write_metrics(self, rows: Iterable[dict[str, Any]]) -> None:

@@ -3,13 +3,16 @@
 Per batch:
 
 1. take a batch from the ``DataLoader`` (shuffled by a generator seeded with ``(seed, epoch)``);
-2. augment it (``task.augment_batch``, e.g. random shifts) and move it to the device;
+2. augment it (``task.augment_batch``, e.g. random shifts) and move it to the device (targets may be a tensor
+   of labels or, for detection, a list of per-image dicts of tensors);
 3. forward under autocast when AMP is on (bf16 on CPU; fp16 on CUDA) and compute the loss (``task.compute_loss``);
    a non-finite loss stops the run (:class:`~dlprimer.train.errors.DivergedError`) before the update;
 4. ``optimizer.zero_grad()``, then backward (through the ``GradScaler`` on CUDA fp16);
 5. unscale the gradients (so clipping sees their true size), then clip their global norm if asked;
 6. ``optimizer.step()`` (the scaler skips the step if it found inf/NaN) and ``scaler.update()``;
-7. ``schedule.step()``: the learning rate for the next batch (schedules step per batch).
+7. ``schedule.step()``: the learning rate for the next batch (schedules step per batch); then, when the config
+   asks for it (``ema``), update the exponential moving average of the weights (:mod:`dlprimer.train.ema`),
+   which evaluation, the summary and the saved model then use.
 
 Seeding each epoch from ``(seed, epoch)`` rather than from a running RNG is what makes ``--resume``
 reproduce an uninterrupted run exactly: epoch ``e`` sees the same batches and shifts either way.
@@ -53,6 +56,31 @@ def diverged(epoch: int, loss: float) -> DivergedError:
         "lower --lr or set --clip-grad", epoch=epoch, loss=loss)
 
 
+def batch_size_of(targets: Any) -> int:
+    """Samples in a batch's targets: a tensor's first dimension or a list's length."""
+    return int(targets.shape[0]) if isinstance(targets, torch.Tensor) else len(targets)
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """``obj`` (a tensor, or lists / tuples / dicts of them) moved to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
+def rank_part(obj: Any, rank: int, world_size: int) -> Any:
+    """This rank's contiguous slice of a global batch (``torch.tensor_split``'s sizes for tensors and lists)."""
+    if isinstance(obj, torch.Tensor):
+        return torch.tensor_split(obj, world_size)[rank]
+    n = len(obj)
+    bounds = [k * (n // world_size) + min(k, n % world_size) for k in range(world_size + 1)]
+    return obj[bounds[rank]:bounds[rank + 1]]
+
+
 def load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
     """``--init-from RUN_DIR`` (its best.pt, else checkpoint.pt) or ``--pretrained FILE`` into ``model``; the head
     is always new (the backbone loaded bit for bit)."""
@@ -79,7 +107,13 @@ class TorchEngine:
     """Model, optimizer, schedule and AMP state of a torch run (implements :class:`~dlprimer.train.contract.Engine`).
 
     ``param_groups`` (optional) replaces ``model.parameters()`` as the optimizer's input (fine-tuning: frozen
-    parameters left out, per-layer learning rates).
+    parameters left out, per-layer learning rates); otherwise a task may supply them (``task.param_groups(model,
+    config)``, e.g. detection: no weight decay on biases and normalization weights).
+
+    Options a config does not have are off: classification's ``init`` / ``init_from`` / ``pretrained`` /
+    ``finetune`` / ``layer_lr_decay`` and detection's ``ema`` are read with ``getattr`` and a neutral default.
+    A task whose ``build_model`` initializes its own weights (detectors: focal-loss bias priors) leaves ``init``
+    out of its config.
     """
 
     def __init__(self, config: TrainConfig, task: Any, device: torch.device,
@@ -106,24 +140,38 @@ class TorchEngine:
                 raise ValueError(f"the last batch has {last} images, fewer than the {self.dist.world_size} processes; "
                                  f"choose a --batch-size that leaves 0 or at least {self.dist.world_size}")
         if model is None:
-            model = init_weights(task.build_model(config), config.init, nonlinearity="relu")
-            if load_init and (config.init_from or config.pretrained):
+            model = task.build_model(config)
+            if getattr(config, "init", None):
+                model = init_weights(model, config.init, nonlinearity="relu")
+            if load_init and (getattr(config, "init_from", None) or getattr(config, "pretrained", None)):
                 load_initial_weights(model, config)
         self.model = model.to(device)
         self.train_model: nn.Module = self.model  # what the training step calls (the DDP wrapper under torchrun)
         if self.dist is not None:
             self.train_model = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
-        if param_groups is None and config.layer_lr_decay != 1.0:
+        if param_groups is None and getattr(config, "layer_lr_decay", 1.0) != 1.0:
             from dlprimer.train.finetune import layer_lr_groups
 
             param_groups = layer_lr_groups(self.model, config.lr, config.layer_lr_decay)
+        if param_groups is None and hasattr(task, "param_groups"):
+            param_groups = task.param_groups(self.model, config)
         params = param_groups if param_groups is not None else self.model.parameters()
         self.optimizer = build_optimizer(config, params, backend="torch")
         self.schedule = build_run_schedule(config, self.steps_per_epoch)
         self.adapter = schedules.ScheduleAdapter(self.optimizer, self.schedule)
         self.amp_dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if config.amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+        self.ema = None
+        if getattr(config, "ema", False):
+            from dlprimer.train.ema import ModelEMA
+
+            self.ema = ModelEMA(self.model, config.ema_decay)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The model evaluation, the summary and export use: the EMA of the weights when kept, else the model."""
+        return self.ema.module if self.ema is not None else self.model
 
     # ------------------------------------------------------------------------------------------ training
     def _autocast(self) -> Any:
@@ -135,7 +183,7 @@ class TorchEngine:
     def train_epoch(self, epoch: int, on_batch: BatchCallback | None = None) -> dict[str, float]:
         cfg = self.config
         self.model.train()
-        if cfg.finetune:  # 微调: freeze all but this epoch's stage (and the frozen layers' BatchNorm statistics)
+        if getattr(cfg, "finetune", ""):  # 微调: freeze all but this epoch's stage (and frozen layers' BN statistics)
             from dlprimer.train.finetune import apply_stage, stage_of_epoch
 
             apply_stage(self.model, stage_of_epoch(cfg.finetune_stages(), cfg.stage_epoch_counts(), epoch))
@@ -151,12 +199,12 @@ class TorchEngine:
         lr = self.adapter.get_last_lr()[0]
         for i, (images, targets) in enumerate(self.loader):  # 1. a batch
             images, targets = self.task.augment_batch(images, targets, self.generator)  # 2. augment, move
-            n_global = int(targets.shape[0])
+            n_global = batch_size_of(targets)
             if self.dist is not None:  # this rank's contiguous slice of the global batch
-                images = torch.tensor_split(images, self.dist.world_size)[self.dist.rank]
-                targets = torch.tensor_split(targets, self.dist.world_size)[self.dist.rank]
-            images, targets = images.to(self.device), targets.to(self.device)
-            n = int(targets.shape[0])
+                images = rank_part(images, self.dist.rank, self.dist.world_size)
+                targets = rank_part(targets, self.dist.rank, self.dist.world_size)
+            images, targets = images.to(self.device), to_device(targets, self.device)
+            n = batch_size_of(targets)
             with self._autocast():  # 3. forward (+ AMP), loss
                 loss, batch_stats = self.task.compute_loss(self.train_model, images, targets)
             value = float(loss.detach())
@@ -173,7 +221,9 @@ class TorchEngine:
             lr = self.adapter.get_last_lr()[0]
             self.scaler.step(self.optimizer)  # 6. step
             self.scaler.update()
-            self.adapter.step()  # 7. next batch's learning rate
+            self.adapter.step()  # 7. next batch's learning rate, the EMA
+            if self.ema is not None:
+                self.ema.update(self.model)
             total_loss += value * n
             losses.append(value * n_global)
             for key, v in batch_stats.items():
@@ -191,27 +241,35 @@ class TorchEngine:
     # ---------------------------------------------------------------------------------------- evaluation
     @torch.no_grad()
     def predict(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Outputs (float64) of the model in eval mode for normalized images ``[N, C, H, W]``."""
-        self.model.eval()
+        """Outputs (float64) of :attr:`eval_model` in eval mode for normalized images ``[N, C, H, W]``
+        (classification: logits; a detection task predicts through ``eval_model.predict`` instead)."""
+        model = self.eval_model.eval()
         out = []
         for start in range(0, images.shape[0], batch_size):
             x = torch.tensor(np.asarray(images[start:start + batch_size]), dtype=torch.float32)
-            out.append(self.model(x.to(self.device)).double().cpu())
+            out.append(model(x.to(self.device)).double().cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, self.task.num_classes))
 
     logits = predict  # the classification name
 
     # ---------------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
-        return {
+        state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.adapter.state_dict(),
             "scaler": self.scaler.state_dict(),
         }
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
-        for key, target in (("model", self.model), ("optimizer", self.optimizer), ("schedule", self.adapter)):
+        targets: list[tuple[str, Any]] = [("model", self.model), ("optimizer", self.optimizer),
+                                          ("schedule", self.adapter)]
+        if self.ema is not None:
+            targets.append(("ema", self.ema))
+        for key, target in targets:
             try:
                 target.load_state_dict(state[key])
             except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:

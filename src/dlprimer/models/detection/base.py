@@ -4,7 +4,8 @@ A detector is an ``nn.Module`` built as ``create(name, num_classes=, in_channels
 ``Tensor[B, in_channels, S, S]`` float in ``[0, 1]`` (``S = image_size``, divisible by 32); targets are a list of
 ``B`` dicts ``{"boxes": Tensor[N_i, 4] xyxy pixels, "labels": Tensor[N_i] int64 in [0, num_classes)}``.
 
-* ``training_loss(images, targets) -> (loss, parts)``: the scalar to minimise and its named parts (floats);
+* ``training_loss(images, targets, forward=None) -> (loss, parts)``: the scalar to minimise and its named parts
+  (floats); the forward pass goes through ``forward`` when given (a DDP wrapper of the model);
 * ``predict(images, score_threshold, nms, iou_threshold, max_dets) -> list of {"boxes", "scores", "labels"}``
   (xyxy pixels of the network input, scores descending), and ``last_candidates``: the number of candidate
   boxes per image that entered NMS and ``last_decode_s``, the seconds decoding + NMS took for the batch
@@ -74,8 +75,11 @@ class Detector(nn.Module):
     def candidates(self, outputs: Any, score_threshold: float) -> list[tuple[Tensor, Tensor, Tensor]]:
         raise NotImplementedError
 
-    def training_loss(self, images: Tensor, targets: list[dict[str, Tensor]]) -> tuple[Tensor, dict[str, float]]:
-        return self.loss(self(images), targets)
+    def training_loss(self, images: Tensor, targets: list[dict[str, Tensor]],
+                      forward: nn.Module | None = None) -> tuple[Tensor, dict[str, float]]:
+        """The loss of one batch. ``forward``: the module to call for the forward pass when it is not ``self`` —
+        the ``DistributedDataParallel`` wrapper under torchrun, whose call arms the gradient all-reduce."""
+        return self.loss((forward or self)(images), targets)
 
     @torch.no_grad()
     def predict(

@@ -15,6 +15,7 @@ refused for this model.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -58,9 +59,10 @@ class FasterRCNNDetector(Detector):
     def head_modules(self) -> list[nn.Module]:
         return [self.net.rpn, self.net.roi_heads]
 
-    def forward(self, images: Tensor) -> list[dict[str, Tensor]]:
-        """torchvision's output in eval mode (list of ``{"boxes", "labels" (1..C), "scores"}``)."""
-        return self.net(list(images))
+    def forward(self, images: Tensor, targets: list[dict[str, Tensor]] | None = None) -> Any:
+        """torchvision's output: in eval mode a list of ``{"boxes", "labels" (1..C), "scores"}``; in training mode
+        with torchvision-style ``targets`` (labels 1..C) the dict of losses."""
+        return self.net(list(images), targets)
 
     def hyperparameters(self) -> dict[str, object]:
         """The assignment/decoding settings a user must choose (for ``detect compare``)."""
@@ -71,9 +73,10 @@ class FasterRCNNDetector(Detector):
         """Not counted: the RPN samples 256 anchors per image at up to 50 % positives (balanced by design)."""
         return None
 
-    def training_loss(self, images: Tensor, targets: list[dict[str, Tensor]]) -> tuple[Tensor, dict[str, float]]:
+    def training_loss(self, images: Tensor, targets: list[dict[str, Tensor]],
+                      forward: nn.Module | None = None) -> tuple[Tensor, dict[str, float]]:
         tv_targets = [{"boxes": t["boxes"].float(), "labels": t["labels"] + 1} for t in targets]
-        losses = self.net(list(images), tv_targets)
+        losses = (forward or self)(images, tv_targets)
         return sum(losses.values()), {k.replace("loss_", ""): float(v.detach()) for k, v in losses.items()}
 
     @torch.no_grad()

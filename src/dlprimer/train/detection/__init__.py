@@ -1,11 +1,13 @@
-"""Detection training: ``fit_detection(DetectConfig)``, ``resume_detection``, evaluation with COCO mAP, EMA.
+"""Detection training on the one engine: ``fit_detection(DetectConfig)``, ``resume_detection``, COCO mAP.
 
-See :mod:`.loop` for the run, step by step; :mod:`.data` for the data pipeline (scenes or a COCO folder,
-letterbox, augmentation); :mod:`.evaluate` for predictions in COCO results format; :mod:`.ema` for the EMA.
+See :mod:`.task` for what detection supplies to :mod:`dlprimer.train.engine` (data, detector, loss, evaluation);
+:mod:`.data` for the data pipeline (scenes or a COCO folder, letterbox, augmentation); :mod:`.evaluate` for
+predictions in COCO results format; :mod:`.run` for the entry points.
 """
 
-from dlprimer.train.detection.config import DEFAULT_MODEL, DetectConfig
-from dlprimer.train.detection.loop import DetectResult, fit_detection, load_detection_run, resume_detection, write_eval
+from dlprimer.train.detection.config import DEFAULT_MODEL, MODEL_DEFAULTS, DetectConfig
+from dlprimer.train.detection.evaluate import write_eval
+from dlprimer.train.detection.run import DetectResult, fit_detection, load_detection_run, resume_detection
 
-__all__ = ["DEFAULT_MODEL", "DetectConfig", "DetectResult", "fit_detection", "load_detection_run",
+__all__ = ["DEFAULT_MODEL", "MODEL_DEFAULTS", "DetectConfig", "DetectResult", "fit_detection", "load_detection_run",
            "resume_detection", "write_eval"]

@@ -16,7 +16,8 @@ import torch
 
 from dlprimer._io import atomic_write_json, atomic_write_text, prepare_output
 from dlprimer.augment.collate import detection_collate
-from dlprimer.train.detection.loop import load_detection_run, write_eval
+from dlprimer.train.detection.evaluate import write_eval
+from dlprimer.train.detection.run import load_detection_run
 
 __all__ = ["compare_runs", "measure_run"]
 

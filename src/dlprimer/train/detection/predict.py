@@ -11,7 +11,7 @@ import torch
 from dlprimer._io import atomic_savefig, prepare_output
 from dlprimer.data.coco_dataset import read_image
 from dlprimer.train.detection.data import Letterbox, to_coco_results, to_float
-from dlprimer.train.detection.loop import load_detection_run
+from dlprimer.train.detection.run import load_detection_run
 
 __all__ = ["predict_files"]
 
