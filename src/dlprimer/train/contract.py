@@ -13,26 +13,35 @@ state. It is built from a config and a task by :func:`dlprimer.train.engine.make
   :class:`dlprimer.train.errors.DivergedError` at the first non-finite loss;
 * ``predict(images)`` — the model's outputs in eval mode for a batch of prepared inputs (classification:
   float64 logits ``[N, num_classes]``);
+* ``eval_model`` (torch engine) — the module evaluation uses: the EMA of the weights when the config keeps one
+  (``ema``), else ``model``;
 * ``state_dict()`` / ``load_state_dict(state)`` — everything needed to resume (model, optimizer, schedule,
   scaler), as tensors and plain Python values only (checkpoints load with ``weights_only=True``);
 * ``model`` — the underlying model (``torch.nn.Module`` or scratch ``Module``).
 
-**Task** (``ClassificationTask`` here; ``DetectionTask`` implements the same members): owns the data and
-what "good" means. Required members:
+**Task** (:class:`~dlprimer.train.classification.ClassificationTask`,
+:class:`~dlprimer.train.detection.task.DetectionTask`): owns the data and what "good" means. Required members:
 
-* ``kind`` (``"classification"``), ``num_classes``, ``in_channels``, ``image_size``, ``class_names``;
+* ``kind`` (``"classification"`` or ``"detection"``), ``num_classes``, ``in_channels``, ``image_size``,
+  ``class_names``;
 * ``build_model(config) -> torch.nn.Module`` — the zoo model ``config.model`` with a head for
   ``num_classes`` (it raises a one-line ``ValueError`` when the input size is too small for the model);
-* ``train_dataset() -> torch.utils.data.Dataset`` of ``(image Tensor[C, H, W] float32, target)``;
-  ``collate`` (``None`` for the default collate) and ``augment_batch(images, targets, generator)`` (batch-level
-  augmentation after collation, e.g. random shifts; return the inputs unchanged for none);
+* ``train_dataset() -> torch.utils.data.Dataset`` of ``(image Tensor[C, H, W], target)`` (with ``set_epoch(epoch)``
+  when its augmentation is seeded per epoch); ``collate`` (``None`` for the default collate) and
+  ``augment_batch(images, targets, generator)`` (batch-level augmentation after collation, e.g. random shifts;
+  return the inputs unchanged for none). Targets are a tensor (labels) or a list of per-sample dicts of tensors
+  (detection boxes and labels): the engine moves and splits either;
 * ``compute_loss(model, images, targets) -> (loss, stats)`` — the scalar training loss of one batch and a
   dict of batch-mean statistics to report (classification: ``{"accuracy": ...}``); called under autocast;
-* ``evaluate(engine, split) -> dict[str, float]`` — metrics of ``split`` (``"val"`` or ``"test"``); must hold
-  ``"loss"`` and the task's ``monitor`` metric (the loop writes them as ``val_<name>`` in ``metrics.jsonl``);
+* ``evaluate(engine, split) -> dict[str, float]`` — metrics of ``split`` (``"val"`` or ``"test"``), holding the
+  config's ``monitor`` metric (the loop writes them as ``val_<name>`` in ``metrics.jsonl``; a non-finite
+  ``"loss"``, when reported, stops the run as diverged);
 * ``summary(engine) -> dict`` — the test-split summary written to ``summary.json`` (JSON values only);
 * ``figures(engine, history, run_dir)`` — plots written into the run folder (atomic writes);
 * ``data_info() -> dict`` — what identifies the data (stored in the checkpoint, checked on resume).
+
+Optional members: ``evaluate_every`` (validate every that many epochs and after the last; default 1) and
+``param_groups(model, config)`` (the optimizer's parameter groups, e.g. no weight decay on biases).
 """
 
 from __future__ import annotations
