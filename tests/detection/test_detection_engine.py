@@ -154,3 +154,24 @@ def test_two_processes_keep_identical_weights(tmp_path):
     torch.manual_seed(0)
     initial = make_engine(cfg, make_task(cfg)).model.state_dict()
     assert any(not torch.equal(initial[k], a["model"][k]) for k in initial if "weight" in k)
+
+
+def test_each_task_s_commands_refuse_the_other_task_s_run_folder(tmp_path, capsys):
+    out = ["--out", str(tmp_path), "--quiet", "--epochs", "1"]
+    assert main(["detect", "train", "--model", "centernet", "--n-train", "4", "--n-val", "2", "--n-test", "2",
+                 "--batch-size", "4", "--image-size", "64", "--name", "det", *out]) == 0
+    assert main(["train", "--image-size", "16", "--name", "cls", *out]) == 0
+    det, cls = str(tmp_path / "det"), str(tmp_path / "cls")
+    from PIL import Image
+
+    image = str(tmp_path / "x.png")
+    Image.new("L", (20, 20)).save(image)
+    capsys.readouterr()
+    for argv, needle in ((["evaluate", det], "detect"), (["predict", det, image], "detect"),
+                         (["export", det], "detect"), (["train", "--resume", det], "detect"),
+                         (["detect", "evaluate", cls], "dlprimer train"), (["detect", "predict", cls, image],
+                                                                           "dlprimer train"),
+                         (["detect", "train", "--resume", cls], "dlprimer train")):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "run folder" in err and needle in err, (argv, err)

@@ -147,7 +147,8 @@ def fit_or_resume(train_engine: Any, given: dict[str, Any], overwrite: bool, res
             names = ", ".join(other + (["--overwrite"] if overwrite else []))
             raise ValueError(f"--resume continues a run with its saved config.json; only --epochs may be given "
                              f"with it, not {names}")
-        return train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks)
+        kind = getattr(config_class, "kind", "classification")
+        return train_engine.resume(resume, epochs=given.get("epochs"), callbacks=callbacks, kind=kind)
     return train_engine.fit(config_class(**given), overwrite=overwrite, callbacks=callbacks)
 
 

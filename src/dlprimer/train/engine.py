@@ -105,6 +105,22 @@ def prepare(config: Any, load_init: bool = True) -> Prepared:
     return Prepared(config=config, task=task, engine=engine)
 
 
+COMMANDS = {"classification": "dlprimer train / evaluate / predict / export",
+            "detection": "dlprimer detect train / evaluate / predict / compare"}
+
+
+def config_kind(config: Any) -> str:
+    """``"classification"`` (:class:`TrainConfig`) or ``"detection"`` (``DetectConfig``)."""
+    return getattr(config, "kind", "classification")
+
+
+def check_kind(config: Any, kind: str | None, run_dir: str | os.PathLike[str]) -> None:
+    """One :class:`RunFolderError` line when the run in ``run_dir`` is not of task ``kind`` (``None``: any)."""
+    found = config_kind(config)
+    if kind is not None and found != kind:
+        raise RunFolderError(f"{run_dir} is a {found} run folder; use {COMMANDS[found]} with it")
+
+
 def default_run_name(config: Any) -> str:
     return config.name or f"{config.model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -142,14 +158,16 @@ def fit(
 
 
 def resume(run_dir: str | os.PathLike[str], epochs: int | None = None, callbacks: Sequence[Callback] = (),
-           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+           on_epoch: Callable[[dict[str, Any]], None] | None = None, kind: str | None = None) -> RunResult:
     """Finish the run in ``run_dir``: from its last checkpoint, or from epoch 0 when it has none yet.
 
     ``epochs`` extends (or shortens, down to the completed epochs) the run to that many epochs; the schedule is
     rebuilt for the new total and continues from the current step. Ends as an uninterrupted run would.
+    ``kind`` (``"classification"`` / ``"detection"``): refuse a run folder of the other task.
     """
     folder = RunFolder.open(run_dir)
     config = folder.read_config()
+    check_kind(config, kind, run_dir)
     if epochs is not None:
         epochs = check_int(epochs, "epochs", low=1)
         if getattr(config, "stage_epochs", ""):
@@ -280,10 +298,13 @@ def _diverged_on_val(epoch: int, loss: float) -> DivergedError:
 
 
 # --------------------------------------------------------------------------------- evaluate / predict
-def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt") -> tuple[Any, Any, Any]:
-    """The config, an engine holding the checkpoint's weights, and the task of the run in ``run_dir``."""
+def load_run(run_dir: str | os.PathLike[str], checkpoint: str = "checkpoint.pt",
+             kind: str | None = None) -> tuple[Any, Any, Any]:
+    """The config, an engine holding the checkpoint's weights, and the task of the run in ``run_dir``
+    (``kind``: refuse a run folder of the other task with one line)."""
     folder = RunFolder.open(run_dir)
     config = folder.read_config()
+    check_kind(config, kind, run_dir)
     prepared = prepare(config, load_init=False)
     path = folder.path / checkpoint
     state = load_checkpoint(path)
@@ -297,7 +318,7 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Recompute the test metrics of a run from its checkpoint (``best.pt`` when it has one), as in ``summary.json``."""
     folder = RunFolder.open(run_dir)
     name = "best.pt" if folder.best.is_file() else "checkpoint.pt"
-    _, engine, task = load_run(run_dir, name)
+    _, engine, task = load_run(run_dir, name, kind="classification")
     return task.summary(engine)
 
 
@@ -312,7 +333,7 @@ def predict_images(run_dir: str | os.PathLike[str], paths: Sequence[str | os.Pat
     top_k = check_int(top_k, "top_k", low=1)
     if not paths:
         raise ValueError("give at least one image file")
-    config, engine, task = load_run(run_dir)
+    config, engine, task = load_run(run_dir, kind="classification")
     from dlprimer.data.images import prepare_for_model
 
     images = np.stack([prepare_for_model(p, task.image_size, task.in_channels, task.mean, task.std,

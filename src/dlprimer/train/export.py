@@ -84,7 +84,7 @@ def _load_torch_model(run_dir: Path) -> tuple[Any, nn.Module, Any, Any]:
     """``(config, torch model on the CPU in eval mode, the run's engine, the run's task)``."""
     from dlprimer.train.engine import load_run
 
-    config, engine, task = load_run(run_dir)
+    config, engine, task = load_run(run_dir, kind="classification")
     if isinstance(getattr(engine, "model", None), nn.Module):
         model = copy.deepcopy(engine.model).float().cpu()
     else:  # the NumPy engine: the same architecture in torch, same parameter names and shapes

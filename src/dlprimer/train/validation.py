@@ -84,7 +84,7 @@ def ensemble_probabilities(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[
     for d in run_dirs:
         folder = RunFolder.open(d)
         name = "best.pt" if folder.best.is_file() else "checkpoint.pt"
-        _, engine, task = load_run(d, name)
+        _, engine, task = load_run(d, name, kind="classification")
         if task0 is None:
             task0 = task
         elif (task.class_names != task0.class_names or task.splits.test.labels.shape != task0.splits.test.labels.shape

@@ -52,15 +52,12 @@ def resume_detection(run_dir: str | os.PathLike[str], epochs: int | None = None,
     """Finish the run in ``run_dir`` from its last checkpoint; it ends as an uninterrupted run would."""
     from dlprimer.train.engine import resume
 
-    return _result(resume(run_dir, epochs=epochs, callbacks=callbacks, on_epoch=on_epoch))
+    return _result(resume(run_dir, epochs=epochs, callbacks=callbacks, on_epoch=on_epoch, kind="detection"))
 
 
 def load_detection_run(run_dir: str | os.PathLike[str]) -> tuple[DetectConfig, nn.Module, DetectionData]:
     """The config, the trained model (the EMA weights when kept) in eval mode and the data of ``run_dir``."""
     from dlprimer.train.engine import load_run
-    from dlprimer.train.errors import RunFolderError
 
-    config, engine, task = load_run(run_dir)
-    if not isinstance(config, DetectConfig):
-        raise RunFolderError(f"{Path(run_dir)} is a classification run folder; use dlprimer evaluate / predict")
+    config, engine, task = load_run(run_dir, kind="detection")
     return config, engine.eval_model.eval(), task.data
