@@ -6,7 +6,8 @@ proposal's features are pooled by ``MultiScaleRoIAlign`` (7×7, notes: ROI Align
 size, then a two-layer MLP head (width :data:`BOX_HEAD_WIDTH`; 64 RoIs sampled per image in training, 25 %
 positive) classifies it into ``C + 1`` classes and refines its box; per-class NMS at the end. Nothing is
 downloaded (no pretrained weights). The internal transform has ``min_size = max_size = image_size`` so the small
-scenes are not rescaled to 800 px, and it normalises with mean 0 and std 1 (the images are already in ``[0, 1]``; BatchNorm follows the first convolution).
+scenes are not rescaled to 800 px, and it normalises with mean 0 and std 1 (the images are already in
+``[0, 1]``; BatchNorm follows the first convolution).
 
 Only hard NMS is available (torchvision's ``RoIHeads`` runs it internally); ``--nms`` other than ``hard`` is
 refused for this model.
