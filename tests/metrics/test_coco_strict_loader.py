@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 
+from dlprimer.data.coco_json import CocoDataset, load_coco_json, load_detections, read_json
 from dlprimer.metrics.coco import evaluate
-from dlprimer.metrics.coco.dataset import CocoDataset, load_coco_json, load_detections, read_json
 from dlprimer.metrics.coco.synthetic import make_coco
 
 

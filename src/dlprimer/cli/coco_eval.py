@@ -68,8 +68,8 @@ def coco_eval(
 ) -> None:
     """Evaluate detections the COCO way: the standard numbers, printed as pycocotools prints them."""
     from dlprimer._io import atomic_write_json, prepare_output
+    from dlprimer.data.coco_json import merge_categories, read_json
     from dlprimer.metrics.coco import evaluate
-    from dlprimer.metrics.coco.dataset import merge_categories, read_json
 
     # every option is checked before any work or any file is touched
     caps = parse_max_dets(max_dets) if max_dets is not None else None

@@ -10,19 +10,21 @@
   of the split is grayscale (PIL mode ``L``, ``1``, ``I`` or ``I;16``), otherwise 3 (RGB; grayscale images are
   repeated to three channels, alpha is dropped by the one image decoder, :mod:`dlprimer.data.images`).
 
-The annotation file is validated by the caller with the one COCO loader (``dlprimer.metrics.coco``; the
-detection task does it) before it reaches this class, which only reads the fields that validation checked.
+The annotation file is read and validated by the one COCO loader, :func:`dlprimer.data.coco_json.load_coco_json`
+(the same that ``dlprimer.metrics.coco`` evaluates with): every problem is one error naming the file, the record
+and the field; ``file_name`` must be a string and every listed image must exist on disk.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from dlprimer.data.coco_json import CocoDataset, load_coco_json
 
 __all__ = ["GRAY_MODES", "CocoDetectionDataset", "annotation_path", "read_image"]
 
@@ -52,17 +54,17 @@ class CocoDetectionDataset:
     ``{"image": Tensor[C, H, W] uint8 (original size), "boxes": Tensor[N, 4] float32 xyxy, "labels": Tensor[N]
     int64 contiguous, "image_id": Tensor[] int64}`` (crowd annotations left out)."""
 
-    def __init__(self, root: str | os.PathLike[str], split: str, coco: dict[str, Any] | None = None,
+    def __init__(self, root: str | os.PathLike[str], split: str, coco: CocoDataset | None = None,
                  in_channels: int | None = None) -> None:
         self.root, self.split = Path(root), split
         path = annotation_path(root, split)
         if coco is None:
-            if not path.is_file():
-                raise FileNotFoundError(f"annotation file {str(path)!r} not found")
-            try:
-                coco = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ValueError(f"{path}: not valid JSON ({exc})") from None
+            coco = load_coco_json(path, what="annotation")
+        self.source = coco.source
+        coco = coco.data
+        for k, im in enumerate(coco.get("images", [])):
+            if not isinstance(im.get("file_name"), str):
+                raise ValueError(f"{self.source}: images[{k}].file_name must be a string, got {im.get('file_name')!r}")
         self.coco = coco
         self.category_ids = tuple(sorted(int(c["id"]) for c in coco["categories"]))
         names = {int(c["id"]): str(c.get("name", c["id"])) for c in coco["categories"]}

@@ -7,7 +7,7 @@ Entry points:
   image in ~60 lines, for reading;
 * :class:`COCO`, :class:`COCOeval` (:mod:`.coco`, :mod:`.cocoeval`): pycocotools' API as a drop-in;
 * :class:`MeanAveragePrecision` (:mod:`.mean_ap`): torchmetrics' incremental metric (torch imported lazily);
-* :func:`load_coco_json` (:mod:`.dataset`): the one COCO JSON reader and validator, NumPy only, for every
+* :func:`load_coco_json` (:mod:`dlprimer.data.coco_json`): the one COCO JSON reader and validator, NumPy only, for every
   package that reads COCO files.
 
 ``iou_type="bbox"`` compares boxes; ``"segm"`` masks (polygons, uncompressed or compressed RLE, rasterized
@@ -28,12 +28,7 @@ normal annotation (pycocotools counts detections matched to it as false positive
 
 from __future__ import annotations
 
-from dlprimer.metrics.coco._match import box_iou_coco
-from dlprimer.metrics.coco._params import STANDARD_AREAS, EvalParams, default_iou_thresholds, default_rec_thresholds
-from dlprimer.metrics.coco._summary import Stat
-from dlprimer.metrics.coco.coco import COCO
-from dlprimer.metrics.coco.cocoeval import COCOeval, Params
-from dlprimer.metrics.coco.dataset import (
+from dlprimer.data.coco_json import (
     CocoDataset,
     Detections,
     GroundTruth,
@@ -42,6 +37,11 @@ from dlprimer.metrics.coco.dataset import (
     load_detections,
     load_ground_truth,
 )
+from dlprimer.metrics.coco._match import box_iou_coco
+from dlprimer.metrics.coco._params import STANDARD_AREAS, EvalParams, default_iou_thresholds, default_rec_thresholds
+from dlprimer.metrics.coco._summary import Stat
+from dlprimer.metrics.coco.coco import COCO
+from dlprimer.metrics.coco.cocoeval import COCOeval, Params
 from dlprimer.metrics.coco.evaluator import COCOEvalResult, COCOEvaluator, evaluate
 from dlprimer.metrics.coco.mean_ap import MeanAveragePrecision
 

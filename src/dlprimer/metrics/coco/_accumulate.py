@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer.data.coco_json import Detections, GroundTruth
 from dlprimer.metrics.coco._match import Matches
 from dlprimer.metrics.coco._params import EvalParams
-from dlprimer.metrics.coco.dataset import Detections, GroundTruth
 
 __all__ = ["MatchOutcomes", "RankedDetections", "Tables", "accumulate", "min_count_for_recall"]
 

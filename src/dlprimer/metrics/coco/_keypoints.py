@@ -22,14 +22,14 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco.dataset import (
+from dlprimer.data.coco_json import (
     Detections,
     GroundTruth,
-    _boxes,
-    _column,
-    _floats,
-    _source,
+    column_of,
+    parse_boxes,
+    parse_floats,
     result_keys,
+    source_of,
 )
 
 __all__ = ["COCO_KEYPOINT_SIGMAS", "KEYPOINT_AREAS", "KeypointData", "load_keypoints", "oks_pairs"]
@@ -101,7 +101,7 @@ class KeypointData:
 
 
 def _keypoints(values: list, src: str, section: str, k: int) -> NDArray[np.float64]:
-    return _floats(values, src, section, "keypoints", (3 * k,)).reshape(-1, k, 3)
+    return parse_floats(values, src, section, "keypoints", (3 * k,)).reshape(-1, k, 3)
 
 
 def load_keypoints(
@@ -111,19 +111,19 @@ def load_keypoints(
     k = len(sigmas)
     anns = gt_data["annotations"]
     fields = ("id", "image_id", "category_id", "bbox", "area", "keypoints", "num_keypoints")
-    gt_kp = _keypoints(_column(anns, "keypoints", gt_src, "annotations", fields), gt_src, "annotations", k)
-    num = _floats(_column(anns, "num_keypoints", gt_src, "annotations", fields), gt_src, "annotations",
+    gt_kp = _keypoints(column_of(anns, "keypoints", gt_src, "annotations", fields), gt_src, "annotations", k)
+    num = parse_floats(column_of(anns, "num_keypoints", gt_src, "annotations", fields), gt_src, "annotations",
                   "num_keypoints", ())  # fmt: skip
     ignore = gt.iscrowd | (num == 0)
 
-    data, src = _source(dt, "detections", "<detections list>")
+    data, src = source_of(dt, "detections", "<detections list>")
     if not isinstance(data, list):
         raise TypeError(f"{src} must be a list of result records, got {type(data).__name__}")
     fields = ("image_id", "category_id", "keypoints", "score")
     img, cat, score = result_keys(data, gt, src, fields)
-    dt_kp = _keypoints(_column(data, "keypoints", src, "results", fields), src, "results", k)  # [D, K, 3]
+    dt_kp = _keypoints(column_of(data, "keypoints", src, "results", fields), src, "results", k)  # [D, K, 3]
     if data and isinstance(data[0], dict) and data[0].get("bbox") not in (None, []):
-        bbox = _boxes(_column(data, "bbox", src, "results", ("bbox",)), src, "results")
+        bbox = parse_boxes(column_of(data, "bbox", src, "results", ("bbox",)), src, "results")
         area = bbox[:, 2] * bbox[:, 3]  # loadRes' box branch
     else:
         x, y = dt_kp[..., 0], dt_kp[..., 1]

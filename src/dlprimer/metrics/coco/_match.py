@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco.dataset import Detections, GroundTruth
+from dlprimer.data.coco_json import Detections, GroundTruth
 
 __all__ = ["Matches", "box_iou_coco", "match"]
 

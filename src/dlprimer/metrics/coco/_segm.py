@@ -15,15 +15,15 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco._masks import Masks, mask_iou_pairs, masks_from_segmentations
-from dlprimer.metrics.coco.dataset import (
+from dlprimer.data.coco_json import (
     Detections,
     GroundTruth,
-    _column,
-    _source,
+    column_of,
     load_detections,
     result_keys,
+    source_of,
 )
+from dlprimer.metrics.coco._masks import Masks, mask_iou_pairs, masks_from_segmentations
 
 __all__ = ["SegmData", "load_segm"]
 
@@ -61,9 +61,10 @@ def load_segm(gt_data: dict, gt: GroundTruth, dt: list | str | os.PathLike[str],
     h, w = _image_sizes(gt_data["images"], gt)
     anns = gt_data["annotations"]
     fields = ("id", "image_id", "category_id", "bbox", "area", "segmentation")
-    gt_masks = _masks(_column(anns, "segmentation", gt_src, "annotations", fields), gt.img, h, w, gt_src, "annotations")
+    segmentations = column_of(anns, "segmentation", gt_src, "annotations", fields)
+    gt_masks = _masks(segmentations, gt.img, h, w, gt_src, "annotations")
 
-    data, src = _source(dt, "detections", "<detections list>")
+    data, src = source_of(dt, "detections", "<detections list>")
     if not isinstance(data, list):
         raise TypeError(f"{src} must be a list of result records, got {type(data).__name__}")
     box_results = bool(data) and isinstance(data[0], dict) and data[0].get("bbox") not in (None, [])
@@ -77,6 +78,6 @@ def load_segm(gt_data: dict, gt: GroundTruth, dt: list | str | os.PathLike[str],
     else:
         fields = ("image_id", "category_id", "segmentation", "score")
         img, cat, score = result_keys(data, gt, src, fields)
-        dt_masks = _masks(_column(data, "segmentation", src, "results", fields), img, h, w, src, "results")
+        dt_masks = _masks(column_of(data, "segmentation", src, "results", fields), img, h, w, src, "results")
         det = Detections(img, cat, np.zeros((len(img), 4)), score, dt_masks.area.astype(np.float64))
     return SegmData(det, gt_masks, dt_masks, gt.iscrowd)

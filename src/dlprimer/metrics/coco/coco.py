@@ -24,7 +24,7 @@ Documented differences (each switchable where numbers could differ):
 * a ground truth with annotation id 0 counts as a normal ground truth (pycocotools counts detections
   matched to it as false positives): set ``COCOeval.compat_gt_id_zero = True`` to reproduce that;
 * stricter validation: malformed records raise a ``ValueError``/``TypeError`` naming the file, record and
-  field (:mod:`dlprimer.metrics.coco.dataset`), where pycocotools computes with them or crashes later;
+  field (:mod:`dlprimer.data.coco_json`), where pycocotools computes with them or crashes later;
 * the caller's lists and dicts are never mutated (pycocotools writes ``area``, ``id`` ... into them);
 * ``iouThrs``/``recThrs`` must be increasing values in [0, 1] and ``maxDets`` distinct positive integers;
 * keypoints with ``useCats = 0`` are matched across categories, as boxes and masks are (pycocotools'
@@ -43,8 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dlprimer.metrics.coco._masks import masks_from_segmentations
-from dlprimer.metrics.coco.dataset import (
+from dlprimer.data.coco_json import (
     RESULT_FIELDS,
     GroundTruth,
     check_records,
@@ -53,6 +52,7 @@ from dlprimer.metrics.coco.dataset import (
     load_ground_truth,
     read_json,
 )
+from dlprimer.metrics.coco._masks import masks_from_segmentations
 
 __all__ = ["COCO"]
 

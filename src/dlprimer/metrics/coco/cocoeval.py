@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dlprimer.data.coco_json import merge_categories
 from dlprimer.metrics.coco._keypoints import COCO_KEYPOINT_SIGMAS
 from dlprimer.metrics.coco._params import default_iou_thresholds, default_rec_thresholds
 from dlprimer.metrics.coco.coco import COCO
-from dlprimer.metrics.coco.dataset import merge_categories
 from dlprimer.metrics.coco.evaluator import COCOEvaluator
 
 __all__ = ["COCOeval", "Params", "pycocotools_stats"]

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dlprimer.data.coco_json import Detections, GroundTruth, load_detections, load_ground_truth, source_of
 from dlprimer.metrics.coco._accumulate import Tables, accumulate
 from dlprimer.metrics.coco._keypoints import COCO_KEYPOINT_SIGMAS, KEYPOINT_AREAS, KeypointData, load_keypoints
 from dlprimer.metrics.coco._match import Matches, match
 from dlprimer.metrics.coco._params import EvalParams
 from dlprimer.metrics.coco._segm import SegmData, load_segm
 from dlprimer.metrics.coco._summary import Stat, per_area_table, per_class_table, render_line, summarize
-from dlprimer.metrics.coco.dataset import Detections, GroundTruth, _source, load_detections, load_ground_truth
 
 __all__ = ["COCOEvalResult", "COCOEvaluator", "evaluate"]
 
@@ -119,7 +119,7 @@ class COCOEvaluator:
         if iou_type in ("segm", "keypoints"):
             if isinstance(gt, GroundTruth) or isinstance(dt, Detections):
                 raise TypeError(f"iou_type={iou_type!r} needs the COCO dict (or path) and results list (or path)")
-            gt_data, gt_src = _source(gt, "ground-truth", "<gt dict>")
+            gt_data, gt_src = source_of(gt, "ground-truth", "<gt dict>")
             self.gt = load_ground_truth(gt_data, source=gt_src)
             if kp:
                 sigmas = COCO_KEYPOINT_SIGMAS if kpt_oks_sigmas is None else np.asarray(kpt_oks_sigmas, np.float64)

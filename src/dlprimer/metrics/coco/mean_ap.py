@@ -33,8 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dlprimer._checks import check_bool, check_choice
+from dlprimer.data.coco_json import Detections, GroundTruth
 from dlprimer.metrics.coco.cocoeval import pycocotools_stats
-from dlprimer.metrics.coco.dataset import Detections, GroundTruth
 from dlprimer.metrics.coco.evaluator import COCOEvaluator
 
 __all__ = ["MeanAveragePrecision"]

@@ -2,9 +2,9 @@
 
 1. **Source.** ``config.data is None``: the embedded digit scenes (:mod:`dlprimer.data.scenes`; the same scenes,
    ids and categories as ``dlprimer data scenes export`` with the same seed and counts). Otherwise a COCO-format
-   folder (:class:`dlprimer.data.coco_dataset.CocoDetectionDataset`); each annotation file is first validated by
-   the one COCO loader, :func:`dlprimer.metrics.coco.load_ground_truth`. Splits ``train`` and ``val`` are
-   required, ``test`` is optional.
+   folder (:class:`dlprimer.data.coco_dataset.CocoDetectionDataset`); each annotation file is read and validated
+   by the one COCO loader, :func:`dlprimer.data.coco_json.load_coco_json` (the evaluator's). Splits ``train``
+   and ``val`` are required, ``test`` is optional.
 2. **Letterbox** (:class:`Letterbox`): every image is scaled by ``r = S / max(h, w)`` (aspect kept) and padded at
    the bottom and right to ``S × S``; boxes are scaled by ``r``. :func:`to_coco_results` inverts it
    (``/ r``, clipped to the original image) so every output is in the original image's pixels.
@@ -91,34 +91,25 @@ def load_detection_data(config: DetectConfig) -> DetectionData:
         return DetectionData({s: Letterbox(d, config.image_size) for s, d in bases.items()}, coco, first.num_classes,
                              first.in_channels, first.category_ids, first.category_names, "scenes")
     from dlprimer.data.coco_dataset import CocoDetectionDataset, annotation_path
-    from dlprimer.metrics.coco import load_ground_truth
+    from dlprimer.data.coco_json import load_coco_json
 
     root = Path(config.data)
     if not root.is_dir():
         raise FileNotFoundError(f"--data {str(root)!r} is not a folder")
-    coco: dict[str, dict[str, Any]] = {}
+    files = {}
     for split in ("train", "val", "test"):
         path = annotation_path(root, split)
         if not path.is_file():
             if split == "test":
                 continue
             raise FileNotFoundError(f"annotation file {str(path)!r} not found (--data needs train and val)")
-        import json
-
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
-        load_ground_truth(data, source=str(path))  # the one validation (raises naming file and field)
-        for k, im in enumerate(data.get("images", [])):
-            if not isinstance(im.get("file_name"), str):
-                raise ValueError(f"{path}: images[{k}].file_name must be a string, got {im.get('file_name')!r}")
-        coco[split] = data
-    train = CocoDetectionDataset(root, "train", coco["train"])
+        files[split] = load_coco_json(path, what="annotation")  # the one validation (names file and field)
+    coco = {split: f.data for split, f in files.items()}
+    train = CocoDetectionDataset(root, "train", files["train"])
     bases = {"train": train}
     for split in coco:
         if split != "train":
-            other = CocoDetectionDataset(root, split, coco[split], in_channels=train.in_channels)
+            other = CocoDetectionDataset(root, split, files[split], in_channels=train.in_channels)
             if other.category_ids != train.category_ids:
                 raise ValueError(f"{annotation_path(root, split)}: categories differ from the training split's")
             bases[split] = other

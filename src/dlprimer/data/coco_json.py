@@ -116,7 +116,7 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
         raise ValueError(f"{name} nests JSON too deeply (arrays/objects inside each other)") from None
 
 
-def _source(obj: Any, what: str, default: str) -> tuple[Any, str]:
+def source_of(obj: Any, what: str, default: str) -> tuple[Any, str]:
     """``(data, name)``: a path is read with :func:`read_json`; anything else is passed through."""
     if isinstance(obj, (str, os.PathLike)):
         return read_json(obj, what), f"{what} file {os.fspath(obj)!r}"
@@ -147,7 +147,7 @@ def _find_bad(records: list, src: str, section: str, fields: tuple[str, ...]) ->
                 raise ValueError(f"{src}: {section}[{i}] is missing the required key {field!r}")
 
 
-def _column(records: list, field: str, src: str, section: str, fields: tuple[str, ...]) -> list:
+def column_of(records: list, field: str, src: str, section: str, fields: tuple[str, ...]) -> list:
     try:
         return list(map(itemgetter(field), records))
     except (KeyError, TypeError):
@@ -216,7 +216,7 @@ def _lookup(ids: NDArray, sorted_ids: NDArray, src: str, section: str, field: st
     return pos.astype(np.int64)
 
 
-def _floats(values: list, src: str, section: str, field: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+def parse_floats(values: list, src: str, section: str, field: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
     arr = None
     if not shape:
         if not set(map(type, values)) <= {float, int}:
@@ -266,10 +266,10 @@ def _fast_boxes(values: list) -> NDArray[np.float64] | None:
     return flat.reshape(n, 4)
 
 
-def _boxes(values: list, src: str, section: str) -> NDArray[np.float64]:
+def parse_boxes(values: list, src: str, section: str) -> NDArray[np.float64]:
     box = _fast_boxes(values)
     if box is None or not np.isfinite(box).all():
-        box = _floats(values, src, section, "bbox", (4,)).reshape(-1, 4)  # [N, 4] xywh
+        box = parse_floats(values, src, section, "bbox", (4,)).reshape(-1, 4)  # [N, 4] xywh
     neg = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
     if neg.size:
         i = int(neg[0])
@@ -293,7 +293,7 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
 
     ``source`` names a dict's origin in error messages (default ``<gt dict>`` or the path).
     """
-    data, src = _source(gt, "ground-truth", "<gt dict>")
+    data, src = source_of(gt, "ground-truth", "<gt dict>")
     src = src if source is None else source
     if not isinstance(data, dict):
         raise TypeError(f"{src} must be a COCO dict (JSON object), got {type(data).__name__}")
@@ -301,9 +301,9 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
     cats = _list_field(data, "categories", src)
     anns = _list_field(data, "annotations", src)
 
-    image_ids = _ids(_column(images, "id", src, "images", ("id",)), src, "images", "id")
+    image_ids = _ids(column_of(images, "id", src, "images", ("id",)), src, "images", "id")
     _check_unique(image_ids, src, "images")
-    cat_ids = _ids(_column(cats, "id", src, "categories", ("id",)), src, "categories", "id")
+    cat_ids = _ids(column_of(cats, "id", src, "categories", ("id",)), src, "categories", "id")
     _check_unique(cat_ids, src, "categories")
     cat_order = np.argsort(cat_ids, kind="stable")
     names = [str(cats[i].get("name", cats[i]["id"])) for i in cat_order]
@@ -312,10 +312,10 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
 
     fields = ("id", "image_id", "category_id", "bbox", "area")
     if anns:
-        ann_ids = _ids(_column(anns, "id", src, "annotations", fields), src, "annotations", "id")
+        ann_ids = _ids(column_of(anns, "id", src, "annotations", fields), src, "annotations", "id")
         _check_unique(ann_ids, src, "annotations")
         img = _lookup(
-            _ids(_column(anns, "image_id", src, "annotations", fields), src, "annotations", "image_id"),
+            _ids(column_of(anns, "image_id", src, "annotations", fields), src, "annotations", "image_id"),
             image_ids,
             src,
             "annotations",
@@ -323,15 +323,15 @@ def load_ground_truth(gt: dict | str | os.PathLike[str], source: str | None = No
             "images",
         )
         cat = _lookup(
-            _ids(_column(anns, "category_id", src, "annotations", fields), src, "annotations", "category_id"),
+            _ids(column_of(anns, "category_id", src, "annotations", fields), src, "annotations", "category_id"),
             cat_ids,
             src,
             "annotations",
             "category_id",
             "categories",
         )
-        bbox = _boxes(_column(anns, "bbox", src, "annotations", fields), src, "annotations")
-        area = _floats(_column(anns, "area", src, "annotations", fields), src, "annotations", "area", ())
+        bbox = parse_boxes(column_of(anns, "bbox", src, "annotations", fields), src, "annotations")
+        area = parse_floats(column_of(anns, "area", src, "annotations", fields), src, "annotations", "area", ())
         crowd = [a.get("iscrowd", 0) for a in anns]
         if not set(map(type, crowd)) <= {int, bool}:
             for i, v in enumerate(crowd):
@@ -352,14 +352,14 @@ def result_keys(
     """The columns every results list has (bbox, segm and keypoints alike), validated against ``gt``:
     ``(image index [N], category index [N], score [N])``; ``fields`` are the record's required fields."""
     img = _lookup(
-        _ids(_column(data, "image_id", src, "results", fields), src, "results", "image_id"),
+        _ids(column_of(data, "image_id", src, "results", fields), src, "results", "image_id"),
         gt.image_ids, src, "results", "image_id", "images",
     )  # fmt: skip
     cat = _lookup(
-        _ids(_column(data, "category_id", src, "results", fields), src, "results", "category_id"),
+        _ids(column_of(data, "category_id", src, "results", fields), src, "results", "category_id"),
         gt.category_ids, src, "results", "category_id", "categories",
     )  # fmt: skip
-    score = _floats(_column(data, "score", src, "results", fields), src, "results", "score", ())
+    score = parse_floats(column_of(data, "score", src, "results", fields), src, "results", "score", ())
     return img, cat, score
 
 
@@ -368,7 +368,7 @@ def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth, source: 
 
     ``source`` names a list's origin in error messages (default ``<detections list>`` or the path).
     """
-    data, src = _source(dt, "detections", "<detections list>")
+    data, src = source_of(dt, "detections", "<detections list>")
     src = src if source is None else source
     if isinstance(data, dict) and "annotations" in data:
         raise TypeError(f"{src} must be a results list, got a COCO dict; pass its 'annotations' list instead")
@@ -380,7 +380,7 @@ def load_detections(dt: list | str | os.PathLike[str], gt: GroundTruth, source: 
         return Detections(empty, empty, np.zeros((0, 4)), np.zeros(0), np.zeros(0))
     fields = ("image_id", "category_id", "bbox", "score")
     img, cat, score = result_keys(data, gt, src, fields)
-    bbox = _boxes(_column(data, "bbox", src, "results", fields), src, "results")
+    bbox = parse_boxes(column_of(data, "bbox", src, "results", fields), src, "results")
     area = bbox[:, 2] * bbox[:, 3]  # [N]  as COCO.loadRes
     return Detections(img, cat, bbox, score, area)
 
@@ -445,7 +445,7 @@ def load_coco_json(source: dict | str | os.PathLike[str], what: str = "ground-tr
         strings), references (``image_id``/``category_id`` exist), ``bbox`` (4 finite numbers, w, h >= 0),
         ``area`` (finite) and ``iscrowd`` (a number).
     """
-    data, src = _source(source, what, "<gt dict>")
+    data, src = source_of(source, what, "<gt dict>")
     return CocoDataset(data, src, load_ground_truth(data, source=src))
 
 
