@@ -175,3 +175,15 @@ def test_each_task_s_commands_refuse_the_other_task_s_run_folder(tmp_path, capsy
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "run folder" in err and needle in err, (argv, err)
+
+
+def test_csv_log_of_a_detection_run_keeps_the_sparse_validation_columns(tmp_path):
+    import csv
+
+    cfg = DetectConfig(model="centernet", epochs=3, log="csv", out=str(tmp_path), name="c",
+                       **{**TINY, "eval_every": 2})
+    history = fit_detection(cfg).history
+    with open(tmp_path / "c" / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["val_AP"] == "" and float(rows[1]["val_AP"]) == pytest.approx(history[1]["val_AP"], abs=1e-12)

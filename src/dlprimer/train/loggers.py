@@ -26,7 +26,8 @@ def _rows(run_dir: Path) -> list[dict[str, Any]]:
 
 
 class CsvLogger(Callback):
-    """``metrics.csv``: the rows of ``metrics.jsonl`` as CSV (header = the keys of the first row)."""
+    """``metrics.csv``: the rows of ``metrics.jsonl`` as CSV (header = every key, in order of first appearance;
+    a row without a key, e.g. a detection epoch without validation, leaves its cell empty)."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
@@ -36,7 +37,8 @@ class CsvLogger(Callback):
         if not rows:
             return
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        fields = list(dict.fromkeys(key for r in rows for key in r))
+        writer = csv.DictWriter(buf, fieldnames=fields, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
