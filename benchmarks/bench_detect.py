@@ -144,6 +144,8 @@ def main() -> None:
     parser.add_argument("--overhead-steps", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that the script runs")
+    parser.add_argument("--no-overhead", action="store_true", help="skip the engine-overhead measurement")
+    parser.add_argument("--no-peer", action="store_true", help="skip the ultralytics YOLOv8n peer")
     parser.add_argument("--out", default=None, help="folder for the runs (default: a temporary folder)")
     args = parser.parse_args()
     if args.quick:
@@ -162,11 +164,11 @@ def main() -> None:
             print(f"| {r['model']} | {r['train_img_s']:.1f} | {r['train_minutes']:.2f} | {r['AP']:.3f} | "
                   f"{r['AP50']:.3f} | {r['AP_small']:.3f} | {r['AR@100']:.3f} | {r['infer_img_s_b1']:.1f} | "
                   f"{r['infer_img_s_b16']:.1f} |")
-        for m in args.models[:1]:
+        for m in [] if args.no_overhead else args.models[:1]:
             o = engine_overhead(m, args)
             print(f"engine overhead ({m}, {args.overhead_steps} batches): ours {o['ours_s']:.3f} s vs plain "
                   f"{o['plain_s']:.3f} s = {o['overhead_pct']:+.1f} %")
-        peer = peer_yolov8n(args, out, rows[0]["train_minutes"] * 60)
+        peer = None if args.no_peer else peer_yolov8n(args, out, rows[0]["train_minutes"] * 60)
         if peer is not None:
             print(f"peer {peer['model']}: AP {peer['AP']:.3f} AP50 {peer['AP50']:.3f} in {peer['train_minutes']:.1f} "
                   f"min vs ours ({rows[0]['model']}): AP {rows[0]['AP']:.3f} AP50 {rows[0]['AP50']:.3f}")

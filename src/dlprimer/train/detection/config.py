@@ -54,8 +54,9 @@ class DetectConfig:
     data: str | None = option(None, "COCO-format folder (images/<split>/, annotations/instances_<split>.json); "
                                      "default: the embedded digit scenes")
     image_size: int = option(128, "network input side in pixels (images letterboxed), divisible by 32")
-    epochs: int | None = option(None, "number of epochs (default: the model's; on --resume: extend the run to "
-                                      "this many)")
+    epochs: int | None = option(None, "number of epochs (default per model: "
+                                + ", ".join(f"{m} {d['epochs']}" for m, d in MODEL_DEFAULTS.items())
+                                + "; on --resume: extend the run to this many)")
     batch_size: int = option(32, "images per optimizer step (global over all processes under torchrun)")
     lr: float = option(0.004, "peak learning rate")
     momentum: float = option(0.937, "SGD momentum")
