@@ -17,3 +17,17 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def paired_median_times(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall times of ``a`` and ``b``, timed alternately (``a, b, a, b, ...`` after one warm-up call of
+    each), so that a change of the machine's load during the run hits both alike."""
+    a()
+    b()
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        for fn, times in ((a, times_a), (b, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times_a), statistics.median(times_b)

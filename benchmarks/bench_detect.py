@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from _timing import median_time
+from _timing import median_time, paired_median_times
 
 from dlprimer.train.detection import DetectConfig, fit_detection, load_detection_run
 from dlprimer.train.detection.data import to_float
@@ -62,8 +62,12 @@ def bench_model(name: str, args: argparse.Namespace, out: Path) -> dict:
 
 def engine_overhead(name: str, args: argparse.Namespace) -> dict:
     """The one engine's per-batch loop (``TorchEngine.train_epoch``: batch to float, AMP context, loss through the
-    task, clipping, schedule, EMA, statistics) against a bare PyTorch loop on the same batches and model: the
-    bare loop does only ``loss.backward(); optimizer.step()``, so the difference is everything the engine adds."""
+    task, clipping, schedule, EMA, statistics, callbacks) against a hand-written PyTorch loop doing the same
+    training step on the same batches and model — forward, loss, ``backward``, clip the gradient norm,
+    ``optimizer.step``, EMA update — so the difference is the engine's own machinery. Also reported: a bare
+    ``backward(); step()`` loop (what clipping and the EMA cost). Timed alternately (one load for both)."""
+    from dlprimer.train.ema import ModelEMA
+
     cfg = DetectConfig(model=name, epochs=1, n_train=args.overhead_steps * args.batch_size, n_val=2, n_test=2,
                        batch_size=args.batch_size, augment="none")
     task = make_task(cfg)
@@ -71,22 +75,28 @@ def engine_overhead(name: str, args: argparse.Namespace) -> dict:
     batches = list(engine.loader)
     plain_model = copy.deepcopy(engine.model)
     plain_opt = torch.optim.AdamW(task.param_groups(plain_model, cfg), lr=cfg.lr)
+    plain_ema = ModelEMA(plain_model, cfg.ema_decay)
 
-    def plain() -> None:
+    def plain(same_step: bool) -> None:
         plain_model.train()
         for images, targets in batches:
             loss, _ = plain_model.training_loss(to_float(images), targets)
             plain_opt.zero_grad(set_to_none=True)
             loss.backward()
+            if same_step:
+                torch.nn.utils.clip_grad_norm_(plain_model.parameters(), cfg.clip_grad)
             plain_opt.step()
+            if same_step:
+                plain_ema.update(plain_model)
 
     class _Fixed(list):  # our loop over the same pre-built batches (data loading excluded from both)
         dataset = engine.loader.dataset
 
     engine.loader = _Fixed(batches)
-    ours = median_time(lambda: engine.train_epoch(1), args.repeats)
-    base = median_time(plain, args.repeats)
-    return {"model": name, "ours_s": ours, "plain_s": base, "overhead_pct": 100 * (ours / base - 1)}
+    ours, same = paired_median_times(lambda: engine.train_epoch(1), lambda: plain(True), args.repeats)
+    _, bare = paired_median_times(lambda: plain(True), lambda: plain(False), args.repeats)
+    return {"model": name, "ours_s": ours, "plain_s": same, "bare_s": bare, "overhead_pct": 100 * (ours / same - 1),
+            "clip_ema_pct": 100 * (same / bare - 1)}
 
 
 def peer_yolov8n(args: argparse.Namespace, out: Path, seconds: float) -> dict | None:
@@ -166,8 +176,9 @@ def main() -> None:
                   f"{r['infer_img_s_b16']:.1f} |")
         for m in [] if args.no_overhead else args.models[:1]:
             o = engine_overhead(m, args)
-            print(f"engine overhead ({m}, {args.overhead_steps} batches): ours {o['ours_s']:.3f} s vs plain "
-                  f"{o['plain_s']:.3f} s = {o['overhead_pct']:+.1f} %")
+            print(f"engine overhead ({m}, {args.overhead_steps} batches): ours {o['ours_s']:.3f} s vs the same step "
+                  f"by hand {o['plain_s']:.3f} s = {o['overhead_pct']:+.1f} % (clipping + EMA cost "
+                  f"{o['clip_ema_pct']:+.1f} % over a bare backward/step loop, {o['bare_s']:.3f} s)")
         peer = None if args.no_peer else peer_yolov8n(args, out, rows[0]["train_minutes"] * 60)
         if peer is not None:
             print(f"peer {peer['model']}: AP {peer['AP']:.3f} AP50 {peer['AP50']:.3f} in {peer['train_minutes']:.1f} "
