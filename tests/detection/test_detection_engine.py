@@ -187,3 +187,10 @@ def test_csv_log_of_a_detection_run_keeps_the_sparse_validation_columns(tmp_path
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["val_AP"] == "" and float(rows[1]["val_AP"]) == pytest.approx(history[1]["val_AP"], abs=1e-12)
+
+
+def test_early_stop_shorter_than_the_validation_interval_is_refused(tmp_path, capsys):
+    assert main(["detect", "train", "--early-stop", "2", "--eval-every", "5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--early-stop" in err and "--eval-every" in err
+    assert DetectConfig(early_stop=5, eval_every=5).early_stop == 5

@@ -69,7 +69,7 @@ class Prepared:
 def make_task(config: Any) -> Any:
     """The task of ``config``: classification (:class:`TrainConfig`: the digits or ``config.data``) or detection
     (:class:`dlprimer.train.detection.config.DetectConfig`: the scenes or a COCO folder)."""
-    if getattr(config, "kind", "classification") == "detection":
+    if config_kind(config) == "detection":
         from dlprimer.train.detection.task import DetectionTask
 
         return DetectionTask.from_config(config)

@@ -146,6 +146,9 @@ class DetectConfig:
         check_int(self.workers, "workers", low=0, high=64)
         if self.early_stop is not None:
             check_int(self.early_stop, "early_stop", low=1)
+            if self.early_stop < self.eval_every:
+                raise ValueError(f"--early-stop {self.early_stop} must be at least --eval-every {self.eval_every} "
+                                 "(validation mAP is measured every --eval-every epochs)")
         check_choice(self.monitor, "monitor", MONITORS)
         check_choice(self.log, "log", LOGGERS)
         check_type(self.out, "out", str)
