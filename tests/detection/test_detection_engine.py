@@ -194,3 +194,19 @@ def test_early_stop_shorter_than_the_validation_interval_is_refused(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--early-stop" in err and "--eval-every" in err
     assert DetectConfig(early_stop=5, eval_every=5).early_stop == 5
+
+
+def test_detect_train_hands_over_to_torchrun(tmp_path):
+    """``dlprimer detect train --nproc-per-node 2`` = torchrun with the other arguments: one run folder, written
+    by rank 0 alone, and one report."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=SRC + os.pathsep + env.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "dlprimer", "detect", "train", "--nproc-per-node", "2", "--model",
+                           "centernet", "--epochs", "1", "--n-train", "8", "--n-val", "2", "--n-test", "2",
+                           "--batch-size", "4", "--image-size", "64", "--device", "cpu", "--quiet", "--out",
+                           str(tmp_path), "--name", "ddp"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("run folder:") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]
+    assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["status"] == "completed"

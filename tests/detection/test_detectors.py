@@ -46,6 +46,8 @@ def test_contract_loss_gradients_predictions(name):
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > len(grads) // 2
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, f"parameters outside the loss's graph (DistributedDataParallel refuses them): {unused[:5]}"
     model.eval()
     preds = model.predict(images, score_threshold=0.0, max_dets=7)
     assert len(preds) == 2

@@ -50,10 +50,12 @@ def _detect_train(**kwargs: Any) -> None:
     """Train a detector (the embedded digit scenes, or --data DIR in COCO layout) on the one training engine and
     write a run folder OUT/NAME; ends with the 12 COCO numbers and a per-class AP table. --resume RUN_DIR finishes
     a run; with --epochs it extends it."""
-    from dlprimer.cli.train import ProgressBars, fit_or_resume
+    from dlprimer.cli.train import ProgressBars, fit_or_resume, handed_over
     from dlprimer.train import distributed
     from dlprimer.train import engine as train_engine
 
+    if handed_over(kwargs, ("detect", "train")):
+        return
     overwrite = kwargs.pop("overwrite")
     resume = kwargs.pop("resume")
     quiet = kwargs.pop("quiet")
@@ -67,7 +69,7 @@ def _detect_train(**kwargs: Any) -> None:
 
 
 def _detect_train_signature() -> list[inspect.Parameter]:
-    from dlprimer.cli.train import config_parameters, overwrite_parameter, quiet_parameter
+    from dlprimer.cli.train import config_parameters, nproc_parameter, overwrite_parameter, quiet_parameter
 
     return [
         *config_parameters(DetectConfig),
@@ -77,6 +79,7 @@ def _detect_train_signature() -> list[inspect.Parameter]:
             Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: extend "
                                                        "it to N epochs)")]),
         quiet_parameter(),
+        nproc_parameter(),
     ]
 
 

@@ -92,14 +92,7 @@ def _train(**kwargs: Any) -> None:
     from dlprimer.train import distributed
     from dlprimer.train import engine as train_engine
 
-    nproc = kwargs.pop("nproc_per_node")
-    if nproc is not None:
-        from dlprimer._checks import check_int
-
-        nproc = check_int(nproc, "nproc_per_node", low=1)
-        if kwargs.get("batch_size") is not None:  # checked here too: one line instead of torchrun's failure report
-            distributed.check_global_batch(kwargs["batch_size"], nproc)
-        _hand_over_to_torchrun(nproc)
+    if handed_over(kwargs, ("train",)):
         return
     overwrite = kwargs.pop("overwrite")
     resume = kwargs.pop("resume")
@@ -113,9 +106,27 @@ def _train(**kwargs: Any) -> None:
         _print_summary(result.summary, result.run_dir)
 
 
-def _hand_over_to_torchrun(nproc: int) -> None:
-    """``dlprimer train --nproc-per-node N ...`` = ``torchrun --standalone --nproc-per-node N -m dlprimer train ...``
-    (the same arguments without ``--nproc-per-node``); exits with torchrun's status."""
+def handed_over(kwargs: dict[str, Any], command: tuple[str, ...]) -> bool:
+    """Pop ``nproc_per_node`` from ``kwargs``; when it is given, check it (and the global batch) and hand the run
+    over to torchrun (:func:`hand_over_to_torchrun`), returning True."""
+    from dlprimer.train import distributed
+
+    nproc = kwargs.pop("nproc_per_node")
+    if nproc is None:
+        return False
+    from dlprimer._checks import check_int
+
+    nproc = check_int(nproc, "nproc_per_node", low=1)
+    if kwargs.get("batch_size") is not None:  # checked here too: one line instead of torchrun's failure report
+        distributed.check_global_batch(kwargs["batch_size"], nproc)
+    hand_over_to_torchrun(nproc, command)
+    return True
+
+
+def hand_over_to_torchrun(nproc: int, command: tuple[str, ...] = ("train",)) -> None:
+    """``dlprimer COMMAND --nproc-per-node N ...`` = ``torchrun --standalone --nproc-per-node N -m dlprimer COMMAND
+    ...`` (the same arguments without ``--nproc-per-node``; ``COMMAND`` is ``train`` or ``detect train``); exits with
+    torchrun's status."""
     import os
     import subprocess
     import sys
@@ -124,7 +135,8 @@ def _hand_over_to_torchrun(nproc: int) -> None:
         raise ValueError("--nproc-per-node is for starting a run; this process was already started by torchrun")
     args, skip = [], False
     argv = sys.argv[1:]
-    start = argv.index("train") + 1 if "train" in argv else 0
+    n = len(command)
+    start = next((i + n for i in range(len(argv)) if tuple(argv[i:i + n]) == command), 0)
     for arg in argv[start:]:
         if skip:
             skip = False
@@ -133,7 +145,7 @@ def _hand_over_to_torchrun(nproc: int) -> None:
         elif not arg.startswith("--nproc-per-node="):
             args.append(arg)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "dlprimer", "train", *args]
+           "-m", "dlprimer", *command, *args]
     code = subprocess.call(cmd)
     if code:
         raise typer.Exit(code)
@@ -201,12 +213,16 @@ def _build_train_signature() -> list[inspect.Parameter]:
             Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: "
                                                        "extend it to N epochs)")]),
         quiet_parameter(),
-        inspect.Parameter("nproc_per_node", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            int | None, typer.Option("--nproc-per-node", help="train in N processes on this machine: hands over to "
-                                     "torchrun (torch.distributed.run) with the other arguments; --batch-size is "
-                                     "the global batch")]),
+        nproc_parameter(),
     ]
     return params
+
+
+def nproc_parameter() -> inspect.Parameter:
+    return inspect.Parameter("nproc_per_node", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        int | None, typer.Option("--nproc-per-node", help="train in N processes on this machine: hands over to "
+                                 "torchrun (torch.distributed.run) with the other arguments; --batch-size is the "
+                                 "global batch")])
 
 
 train = app.command(name="train")(with_signature(_train, _build_train_signature()))

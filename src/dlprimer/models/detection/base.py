@@ -44,12 +44,14 @@ def check_detector_args(num_classes: int, in_channels: int, image_size: int) -> 
         raise ValueError(f"image_size must be divisible by the largest stride 32, got {image_size}")
 
 
-def build_body(in_channels: int, width: int, neck_channels: int, backbone: str = "csp") -> tuple[nn.Module, nn.Module]:
-    """Backbone (``csp`` or ``resnet18``) and PAN neck; the neck outputs ``neck_channels`` at strides 8/16/32."""
+def build_body(in_channels: int, width: int, neck_channels: int, backbone: str = "csp",
+               levels: int = 3) -> tuple[nn.Module, nn.Module]:
+    """Backbone (``csp`` or ``resnet18``) and PAN neck; the neck outputs ``neck_channels`` at strides 8/16/32
+    (``levels=1``: stride 8 only)."""
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {sorted(BACKBONES)}, got {backbone!r}")
     body = BACKBONES[backbone](in_channels, width)
-    return body, PANNeck(body.out_channels, neck_channels)
+    return body, PANNeck(body.out_channels, neck_channels, levels)
 
 
 class Detector(nn.Module):

@@ -68,7 +68,7 @@ class CenterNet(Detector):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 128, width: int = 16,
                  neck_channels: int = 64, backbone: str = "csp") -> None:
         super().__init__(num_classes, in_channels, image_size)
-        self.backbone, self.neck = build_body(in_channels, width, neck_channels, backbone)
+        self.backbone, self.neck = build_body(in_channels, width, neck_channels, backbone, levels=1)
         c = neck_channels
         self.up = ConvBNAct(c, c, 3)
 
