@@ -74,6 +74,8 @@ def test_predict_and_compare(yolo_run, tmp_path):
     assert main(["detect", "compare", str(yolo_run), "--out", str(tmp_path / "cmp")]) == 0
     rows = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"]
     assert rows[0]["model"] == "yolo" and rows[0]["params"] > rows[0]["head_params"] > 0
+    summary = json.loads((yolo_run / "summary.json").read_text())
+    assert rows[0]["wall_time_s"] == summary["wall_time_s"] > 0
     assert "| yolo |" in (tmp_path / "cmp" / "compare.md").read_text()
 
 

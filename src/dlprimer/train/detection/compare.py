@@ -1,6 +1,6 @@
 """``compare_runs``: the notes' anchor-free vs anchor-based table (Anchor-free与Anchor-based区别), measured on one
 split of the same data: parameters (total and head), MACs, candidate boxes per image before NMS, decode + NMS
-time per image, the share of positive samples, AP, AP50, AP_small, AR@100 and training time, written as
+time per image, the share of positive samples, AP, AP50, AP_small, AR@100 and the run's wall time, written as
 ``compare.md`` and ``compare.json``, with one sentence per claim of the notes saying what the numbers show.
 """
 
@@ -57,7 +57,7 @@ def measure_run(run_dir: str | os.PathLike[str], split: str = "test") -> dict[st
         else 1000 * stats["decode_nms_s_per_image"],
         "positive_fraction": None if counted is None else counted[0] / max(counted[1], 1),
         "hyperparameters": model.hyperparameters(), "AP": s["AP"], "AP50": s["AP50"], "AP_small": s["AP_small"],
-        "AR@100": s["AR@100"], "train_time_s": summary.get("train_time_s"), "split": split,
+        "AR@100": s["AR@100"], "wall_time_s": summary.get("wall_time_s"), "split": split,
     }
 
 
@@ -118,7 +118,7 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathL
             ("macs", "MACs"), ("candidates_per_image", "candidates/img"),
             ("decode_nms_ms_per_image", "decode+NMS ms/img"),
             ("positive_fraction", "positive share"), ("AP", "AP"), ("AP50", "AP50"), ("AP_small", "AP_small"),
-            ("AR@100", "AR@100"), ("train_time_s", "train s")]
+            ("AR@100", "AR@100"), ("wall_time_s", "run s")]
     lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(_fmt(r[k]) for k, _ in cols) + " |" for r in rows]
     claims = _claims(rows)

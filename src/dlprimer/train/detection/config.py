@@ -30,7 +30,7 @@ MONITORS = ("val_AP", "val_AP50")
 
 #: Options whose default depends on the model (applied to fields left at ``None``; an explicit value wins).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "centernet": {"epochs": 6},
+    "centernet": {"epochs": 7},
     "yolo": {"epochs": 12},
     "fcos": {"epochs": 12},
     "fasterrcnn": {"epochs": 5},
