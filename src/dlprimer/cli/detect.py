@@ -69,18 +69,9 @@ def _detect_train(**kwargs: Any) -> None:
 
 
 def _detect_train_signature() -> list[inspect.Parameter]:
-    from dlprimer.cli.train import config_parameters, nproc_parameter, overwrite_parameter, quiet_parameter
+    from dlprimer.cli.train import config_parameters, run_parameters
 
-    return [
-        *config_parameters(DetectConfig),
-        overwrite_parameter("replace an earlier dlprimer run folder of the same name (only a run folder; only once "
-                            "the new run has started)"),
-        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Path | None, typer.Option("--resume", help="finish the run in this run folder (with --epochs N: extend "
-                                                       "it to N epochs)")]),
-        quiet_parameter(),
-        nproc_parameter(),
-    ]
+    return [*config_parameters(DetectConfig), *run_parameters()]
 
 
 detect_app.command("train")(with_signature(_detect_train, _detect_train_signature()))

@@ -204,9 +204,10 @@ def with_signature(func: Any, params: list[inspect.Parameter]) -> Any:
     return func
 
 
-def _build_train_signature() -> list[inspect.Parameter]:
-    params = config_parameters()
-    params += [
+def run_parameters() -> list[inspect.Parameter]:
+    """The options of a training command that are not config values: ``--overwrite``, ``--resume``, ``--quiet``,
+    ``--nproc-per-node`` (shared by ``train`` and ``detect train``)."""
+    return [
         overwrite_parameter("replace an earlier dlprimer run folder of the same name (only a run folder; only "
                             "once the new run has started)"),
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
@@ -215,7 +216,10 @@ def _build_train_signature() -> list[inspect.Parameter]:
         quiet_parameter(),
         nproc_parameter(),
     ]
-    return params
+
+
+def _build_train_signature() -> list[inspect.Parameter]:
+    return [*config_parameters(), *run_parameters()]
 
 
 def nproc_parameter() -> inspect.Parameter:

@@ -126,8 +126,9 @@ class DetectionTask:
 
     def augment_batch(self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]],
                       generator: torch.Generator) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
-        """uint8 images → float in ``[0, 1]``; the augmentation already happened per sample in the dataset."""
-        return to_float(images), [{"boxes": t["boxes"], "labels": t["labels"]} for t in targets]
+        """uint8 images → float in ``[0, 1]``; the augmentation already happened per sample in the dataset (whose
+        items hold only image, boxes and labels, so the targets go on unchanged)."""
+        return to_float(images), targets
 
     def compute_loss(self, model: nn.Module, images: torch.Tensor,
                      targets: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, dict[str, float]]:
